@@ -1,0 +1,87 @@
+"""autograd_lite: a scalar reverse-mode autodiff engine for learning and checking backprop.
+
+    >>> from autograd_lite import Value
+    >>> x = Value(2.0, label="x")
+    >>> y = (x * x).sigmoid()
+    >>> y.backward()
+"""
+
+from __future__ import annotations
+
+from . import primitives
+from .engine import Constant, Value, backward, is_recording, no_grad, reverse_topological_order
+from .functional import grad, gradcheck, gradients
+from .primitives import PRIMITIVES, Primitive
+from .symbolic import node_names, to_sympy
+
+__all__ = [
+    "PRIMITIVES",
+    "Constant",
+    "Primitive",
+    "Value",
+    "backward",
+    "cos",
+    "exp",
+    "grad",
+    "gradcheck",
+    "gradients",
+    "is_recording",
+    "leaky_relu",
+    "log",
+    "no_grad",
+    "node_names",
+    "primitives",
+    "relu",
+    "reverse_topological_order",
+    "sigmoid",
+    "sin",
+    "sqrt",
+    "tanh",
+    "to_sympy",
+]
+__version__ = "0.1.0"
+
+
+def _as_value(x: Value | float, function: str) -> Value:
+    if isinstance(x, Value):
+        return x
+    if isinstance(x, bool) or (not isinstance(x, (int, float)) and not hasattr(x, "__float__")):
+        raise TypeError(f"{function}() needs a Value or a real number, not {type(x).__name__}")
+    return Value(x)
+
+
+# The same names as the Value methods, as functions: sigmoid(v) == v.sigmoid().
+def exp(x: Value | float) -> Value:
+    return _as_value(x, "exp").exp()
+
+
+def log(x: Value | float) -> Value:
+    return _as_value(x, "log").log()
+
+
+def sqrt(x: Value | float) -> Value:
+    return _as_value(x, "sqrt").sqrt()
+
+
+def tanh(x: Value | float) -> Value:
+    return _as_value(x, "tanh").tanh()
+
+
+def sigmoid(x: Value | float) -> Value:
+    return _as_value(x, "sigmoid").sigmoid()
+
+
+def relu(x: Value | float) -> Value:
+    return _as_value(x, "relu").relu()
+
+
+def leaky_relu(x: Value | float, alpha: Value | float = 0.01) -> Value:
+    return _as_value(x, "leaky_relu").leaky_relu(alpha)
+
+
+def sin(x: Value | float) -> Value:
+    return _as_value(x, "sin").sin()
+
+
+def cos(x: Value | float) -> Value:
+    return _as_value(x, "cos").cos()

@@ -1,0 +1,163 @@
+"""The table of primitives: every operation's forward rule and local derivatives, once.
+
+Each rule is a one-line expression over a *namespace* ``f`` that supplies the elementary
+functions (``f.exp``, ``f.log``, ``f.where`` ...). Evaluated with
+
+* ``FLOAT``    it is the number backward() multiplies by,
+* ``VALUES``   (``engine.py``) it builds a differentiable graph: higher-order derivatives,
+* ``SYMPY``    (``symbolic.py``) it is the formula ``explain`` prints and ``to_sympy`` returns.
+
+So sigmoid's ``out * (1 - out)`` is at once the backward number, the ``s2·(1 − s2)`` of the
+lecture and a ``Value`` expression for second derivatives. Nothing else in the package
+writes a derivative.
+
+Derivative rules take the primitive's inputs, then its output ``out``, then ``f``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+# A domain check gets the input numbers and returns None, or (exception type, reason).
+DomainCheck = Callable[..., "tuple[type[Exception], str] | None"]
+
+
+@dataclass(frozen=True, eq=False)
+class Primitive:
+    """One operation: how to compute it and how its output changes with each input."""
+
+    name: str  # the function's name: "mul", "sigmoid" (also the CLI's and Value method's)
+    op: str  # what ``Value.op`` shows: "*", "sigmoid"
+    forward: Callable[..., Any]  # (*inputs, f) -> output
+    derivatives: tuple[Callable[..., Any], ...]  # per input: (*inputs, out, f) -> d out/d input
+    check: DomainCheck | None = None  # rejects inputs outside the domain, before forward
+
+    @property
+    def arity(self) -> int:
+        return len(self.derivatives)
+
+    def __repr__(self) -> str:
+        return f"<primitive {self.name}>"
+
+
+# ---------------------------------------------------------------- domain checks
+
+
+def _check_div(a: float, b: float) -> tuple[type[Exception], str] | None:
+    if b == 0:
+        return ZeroDivisionError, "division by zero"
+    return None
+
+
+def _check_log(x: float) -> tuple[type[Exception], str] | None:
+    if x <= 0:
+        return ValueError, "log of a non-positive number"
+    return None
+
+
+def _check_sqrt(x: float) -> tuple[type[Exception], str] | None:
+    if x < 0:
+        return ValueError, "sqrt of a negative number"
+    return None
+
+
+def _check_pow(base: float, exponent: float) -> tuple[type[Exception], str] | None:
+    if base < 0 and exponent != int(exponent):
+        return ValueError, "negative base to a fractional power (the result is complex)"
+    if base == 0 and exponent < 0:
+        return ZeroDivisionError, "zero to a negative power"
+    return None
+
+
+# ---------------------------------------------------------------- the table
+#   name        op       forward                          local derivative(s)
+
+ADD = Primitive("add", "+", lambda a, b, f: a + b,
+                (lambda a, b, out, f: 1,
+                 lambda a, b, out, f: 1))
+SUB = Primitive("sub", "-", lambda a, b, f: a - b,
+                (lambda a, b, out, f: 1,
+                 lambda a, b, out, f: -1))
+MUL = Primitive("mul", "*", lambda a, b, f: a * b,
+                (lambda a, b, out, f: b,
+                 lambda a, b, out, f: a))
+DIV = Primitive("div", "/", lambda a, b, f: a / b,
+                (lambda a, b, out, f: 1 / b,
+                 lambda a, b, out, f: -a / b**2),
+                check=_check_div)
+POW = Primitive("pow", "**", lambda a, b, f: a**b,
+                (lambda a, b, out, f: b * a ** (b - 1),
+                 lambda a, b, out, f: out * f.log(a)),
+                check=_check_pow)
+NEG = Primitive("neg", "neg", lambda x, f: -x,
+                (lambda x, out, f: -1,))
+ABS = Primitive("abs", "abs", lambda x, f: f.abs(x),
+                (lambda x, out, f: f.sign(x),))
+EXP = Primitive("exp", "exp", lambda x, f: f.exp(x),
+                (lambda x, out, f: out,))
+LOG = Primitive("log", "log", lambda x, f: f.log(x),
+                (lambda x, out, f: 1 / x,),
+                check=_check_log)
+SQRT = Primitive("sqrt", "sqrt", lambda x, f: f.sqrt(x),
+                 (lambda x, out, f: 1 / (2 * out),),
+                 check=_check_sqrt)
+TANH = Primitive("tanh", "tanh", lambda x, f: f.tanh(x),
+                 (lambda x, out, f: 1 - out**2,))
+SIGMOID = Primitive("sigmoid", "sigmoid", lambda x, f: f.sigmoid(x),
+                    (lambda x, out, f: out * (1 - out),))
+RELU = Primitive("relu", "relu", lambda x, f: f.relu(x),
+                 (lambda x, out, f: f.where(x >= 0, 1, 0),))
+LEAKY_RELU = Primitive("leaky_relu", "leaky_relu",
+                       lambda x, alpha, f: f.where(x >= 0, x, alpha * x),
+                       (lambda x, alpha, out, f: f.where(x >= 0, 1, alpha),
+                        lambda x, alpha, out, f: f.where(x >= 0, 0, x)))
+SIN = Primitive("sin", "sin", lambda x, f: f.sin(x),
+                (lambda x, out, f: f.cos(x),))
+COS = Primitive("cos", "cos", lambda x, f: f.cos(x),
+                (lambda x, out, f: -f.sin(x),))
+# The fresh node that grad() differentiates with respect to (see functional.py).
+IDENTITY = Primitive("identity", "id", lambda x, f: x,
+                     (lambda x, out, f: 1,))
+
+PRIMITIVES: dict[str, Primitive] = {
+    p.name: p
+    for p in (ADD, SUB, MUL, DIV, POW, NEG, ABS, EXP, LOG, SQRT, TANH, SIGMOID,
+              RELU, LEAKY_RELU, SIN, COS, IDENTITY)
+}
+
+# ReLU'(0) and leaky ReLU'(0) are 1, as the lecture table writes them ("ReLU' = 1 (z >= 0)");
+# PyTorch and micrograd use 0 there. Only the exact point 0 differs.
+
+
+# ---------------------------------------------------------------- the float namespace
+
+
+def _sigmoid(x: float) -> float:
+    # Two branches so that exp never overflows: sigmoid(-1000) is 0.0, sigmoid(1000) is 1.0.
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def _sign(x: float) -> float:
+    return 1.0 if x > 0 else (-1.0 if x < 0 else 0.0)
+
+
+FLOAT = SimpleNamespace(
+    exp=math.exp,
+    log=math.log,
+    sqrt=math.sqrt,
+    tanh=math.tanh,
+    sin=math.sin,
+    cos=math.cos,
+    abs=abs,
+    sigmoid=_sigmoid,
+    relu=lambda x: x if x > 0 else 0.0,
+    sign=_sign,
+    where=lambda condition, if_true, if_false: if_true if condition else if_false,
+)

@@ -1,0 +1,108 @@
+"""The graph as SymPy: the primitives' rules evaluated over symbols.
+
+``to_sympy`` applies each primitive's *forward* rule to SymPy expressions; ``explain``
+(another module) applies the *derivative* rules. Both use the namespace built here, so
+SymPy never gets a second copy of the table.
+"""
+
+from __future__ import annotations
+
+import functools
+from types import SimpleNamespace
+from typing import Any
+
+from .engine import Constant, Value, reverse_topological_order
+
+__all__ = ["node_names", "sympy_namespace", "sympy_number", "to_sympy"]
+
+
+@functools.cache
+def sympy_namespace() -> SimpleNamespace:
+    """The elementary functions as SymPy writes them (SymPy is imported on first use)."""
+    import sympy
+
+    def where(condition: Any, if_true: Any, if_false: Any) -> Any:
+        if condition is True or condition is False:  # a number compared with 0
+            return if_true if condition else if_false
+        return sympy.Piecewise((if_true, condition), (if_false, True))
+
+    return SimpleNamespace(
+        exp=sympy.exp,
+        log=sympy.log,
+        sqrt=sympy.sqrt,
+        tanh=sympy.tanh,
+        sin=sympy.sin,
+        cos=sympy.cos,
+        abs=sympy.Abs,
+        sigmoid=lambda x: 1 / (1 + sympy.exp(-x)),
+        relu=lambda x: sympy.Max(0, x),
+        sign=sympy.sign,
+        where=where,
+    )
+
+
+def sympy_number(number: float) -> Any:
+    """A float as SymPy should show it: 2.0 -> 2, 0.5 -> 1/2, 0.1 -> 1/10, else a Float."""
+    import sympy
+
+    if number == int(number) and abs(number) < 2**53:
+        return sympy.Integer(int(number))
+    text = repr(number)
+    if len(text) <= 8 and "e" not in text:
+        return sympy.Rational(text)
+    return sympy.Float(number)
+
+
+def node_names(output: Value) -> dict[Value, str]:
+    """A unique, stable name for every non-constant node of the graph.
+
+    A node's label when it has one (a second distinct node with the same label gets
+    ``label_2``); unlabelled leaves get ``v1, v2, ...`` and unlabelled operations are
+    named after their operation (``mul1``, ``sigmoid1`` ...), in input-to-output order.
+    """
+    order = reverse_topological_order(output)[::-1]  # inputs first
+    taken = {node.label for node in order if node.label}
+    names: dict[Value, str] = {}
+    used: set[str] = set()
+    counters: dict[str, int] = {}
+
+    def fresh(stem: str) -> str:
+        while True:
+            counters[stem] = counters.get(stem, 0) + 1
+            candidate = f"{stem}{counters[stem]}"
+            if candidate not in taken and candidate not in used:
+                return candidate
+
+    for node in order:
+        if node.label:
+            name = node.label
+            if name in used:
+                name = fresh(f"{node.label}_")
+        else:
+            name = fresh("v" if node._prim is None else node._prim.name)
+        used.add(name)
+        names[node] = name
+    return names
+
+
+def to_sympy(output: Value, names: dict[Value, str] | None = None) -> Any:
+    """The whole expression as SymPy, over one symbol per leaf (named by ``node_names``).
+
+    Constants (numbers written into the expression) appear as numbers.
+    """
+    import sympy
+
+    if not isinstance(output, Value):
+        raise TypeError(f"to_sympy() needs a Value, not {type(output).__name__}")
+    f = sympy_namespace()
+    names = node_names(output) if names is None else names
+    expressions: dict[Value, Any] = {}
+    for node in reversed(reverse_topological_order(output)):
+        prim = node._prim
+        if prim is None:
+            expressions[node] = sympy.Symbol(names[node])
+            continue
+        args = [sympy_number(p.data) if type(p) is Constant else expressions[p]
+                for p in node.parents]
+        expressions[node] = prim.forward(*args, f)
+    return expressions[output]

@@ -1,0 +1,262 @@
+"""The Value contract of SPEC.md: construction, operators, backward, gradients as functions."""
+
+import gc
+import math
+
+import numpy as np
+import pytest
+
+import autograd_lite as ag
+from autograd_lite import Value, grad, gradcheck, gradients, no_grad
+
+# ---------------------------------------------------------------- construction
+
+
+@pytest.mark.parametrize("data", [3, 2.5, -0.0, np.float64(1.5), np.float32(0.25), np.int64(4)])
+def test_value_accepts_real_numbers_and_numpy_scalars(data):
+    v = Value(data, label="x")
+    assert type(v.data) is float and v.data == float(data)
+    assert (v.grad, v.label, v.op, v.parents) == (0.0, "x", "", ())
+
+
+@pytest.mark.parametrize("data, type_name", [
+    ("1.0", "str"), (None, "NoneType"), ([1.0], "list"), (1 + 2j, "complex"),
+    (True, "bool"), (np.bool_(True), "bool"),
+])
+def test_value_rejects_non_real_data_naming_the_type(data, type_name):
+    with pytest.raises(TypeError, match=type_name):
+        Value(data)
+
+
+@pytest.mark.parametrize("data", [math.nan, math.inf, -math.inf])
+def test_value_rejects_non_finite_numbers(data):
+    with pytest.raises(ValueError, match="finite"):
+        Value(data)
+
+
+def test_data_grad_and_label_are_plain_settable_attributes():
+    p = Value(1.0)
+    p.grad = 0.5
+    p.data -= 0.1 * p.grad
+    p.label = "x1"
+    assert (p.data, p.label) == (0.95, "x1")
+
+
+def test_parents_are_the_inputs_in_order():
+    a, b = Value(1.0), Value(2.0)
+    c = b - a
+    assert c.parents == (b, a) and c.op == "-"
+    d = 3 * a
+    assert d.parents[1] is a and d.parents[0].data == 3.0
+
+
+# ---------------------------------------------------------------- forward values (by hand)
+
+
+def test_operators_with_numbers_on_either_side():
+    x = Value(3.0)
+    cases = [
+        (x + 2, 5.0), (2 + x, 5.0), (x - 2, 1.0), (2 - x, -1.0), (x * 2, 6.0), (2 * x, 6.0),
+        (x / 2, 1.5), (6 / x, 2.0), (x**2, 9.0), (2**x, 8.0), (x**x, 27.0), (-x, -3.0),
+        (abs(-x), 3.0),
+    ]
+    for node, expected in cases:
+        assert node.data == expected
+
+
+def test_functions_and_methods_agree_with_math():
+    x = 0.7
+    for name, reference in [("exp", math.exp), ("log", math.log), ("sqrt", math.sqrt),
+                            ("tanh", math.tanh), ("sin", math.sin), ("cos", math.cos),
+                            ("sigmoid", lambda t: 1 / (1 + math.exp(-t))),
+                            ("relu", lambda t: max(t, 0.0))]:
+        assert getattr(Value(x), name)().data == pytest.approx(reference(x), rel=1e-15)
+        assert getattr(ag, name)(Value(x)).data == pytest.approx(reference(x), rel=1e-15)
+    assert Value(-2.0).leaky_relu(0.1).data == pytest.approx(-0.2)
+    assert ag.leaky_relu(-2.0).data == pytest.approx(-0.02)
+
+
+def test_sigmoid_is_stable_at_both_ends():
+    assert ag.sigmoid(-1000.0).data == 0.0
+    assert ag.sigmoid(1000.0).data == 1.0
+    y = Value(-800.0)
+    s = y.sigmoid()
+    s.backward()
+    assert y.grad == 0.0
+
+
+def test_unsupported_operand_types_raise_pythons_type_error():
+    x = Value(1.0)
+    for bad in ("a", None, [1], 1j):
+        with pytest.raises(TypeError):
+            x + bad
+        with pytest.raises(TypeError):
+            bad * x
+
+
+# ---------------------------------------------------------------- domain errors
+
+
+@pytest.mark.parametrize("make, error, words", [
+    (lambda x: x.log(), ValueError, ["log", "non-positive", "-1.0", "'x'"]),
+    (lambda x: ag.log(x * 0), ValueError, ["log", "0.0"]),
+    (lambda x: x.sqrt(), ValueError, ["sqrt", "negative", "-1.0", "'x'"]),
+    (lambda x: 1 / (x + 1), ZeroDivisionError, ["division by zero", "div", "0.0"]),
+    (lambda x: Value(2.0, "y") / (x + 1), ZeroDivisionError, ["'y' = 2.0", "0.0"]),
+    (lambda x: x**0.5, ValueError, ["fractional power", "pow", "'x' = -1.0", "0.5"]),
+    (lambda x: (x + 1) ** -1, ZeroDivisionError, ["zero to a negative power", "pow"]),
+    (lambda x: (x * -1000).exp(), OverflowError, ["overflow", "exp"]),
+    (lambda x: (x * -1e308) * 1e10, OverflowError, ["overflow", "mul"]),
+])
+def test_domain_errors_name_the_operation_the_operand_and_the_label(make, error, words):
+    x = Value(-1.0, label="x")
+    with pytest.raises(error) as info:
+        make(x)
+    for word in words:
+        assert word in str(info.value)
+
+
+def test_unlabelled_operand_is_called_unlabelled_in_the_message():
+    with pytest.raises(ValueError, match="unlabelled node = -2.0"):
+        Value(-2.0).log()
+
+
+def test_derivative_undefined_at_a_point_raises_in_backward_naming_the_node():
+    x = Value(0.0, label="x")
+    y = x.sqrt()  # sqrt(0) is fine; its slope 1/(2·sqrt(0)) is not
+    with pytest.raises(ZeroDivisionError, match=r"backward.*sqrt.*'x' = 0.0"):
+        y.backward()
+    assert x.grad == 0.0  # a failed pass leaves every .grad as it was
+
+
+def test_value_exponent_with_a_negative_base_has_no_real_slope():
+    a, b = Value(-2.0, "a"), Value(2.0, "b")
+    y = a**b
+    assert y.data == 4.0
+    with pytest.raises(ValueError, match="backward.*pow"):
+        y.backward()
+
+
+# ---------------------------------------------------------------- backward
+
+
+def test_reused_node_accumulates_both_paths():
+    # f = x·x + x  ->  df/dx = 2x + 1
+    x = Value(3.0)
+    (x * x + x).backward()
+    assert x.grad == 7.0
+
+
+def test_backward_twice_doubles_every_grad_exactly():
+    a, b = Value(0.3, "a"), Value(-1.2, "b")
+    h = (a * b).tanh()
+    out = h * h + a.exp() * h
+    out.backward()
+    first = [n.grad for n in (a, b, h, out)]
+    out.backward()
+    assert [n.grad for n in (a, b, h, out)] == [2 * g for g in first]
+
+
+def test_backward_on_a_million_node_chain_needs_no_recursion():
+    y = x = Value(1.0)
+    for _ in range(1_000_000):
+        y = y * 0.999999 + 0.000001
+    y.backward()
+    # d/dx of the affine chain is 0.999999 ** 1e6 ≈ e^-1.
+    assert x.grad == pytest.approx(0.999999**1_000_000, rel=1e-9)
+
+
+def test_builtin_sum_of_100_000_terms():
+    xs = [Value(float(i)) for i in range(100_000)]
+    total = sum(x * x for x in xs)
+    total.backward()
+    assert total.data == sum(float(i) ** 2 for i in range(100_000))
+    assert xs[12345].grad == 2 * 12345.0
+
+
+def test_finished_graph_is_freed_without_the_cycle_collector():
+    def live_tanh_nodes():
+        return sum(1 for o in gc.get_objects() if isinstance(o, Value) and o.op == "tanh")
+
+    gc.collect()
+    before = live_tanh_nodes()
+    x = Value(2.0)
+    y = (x * x).tanh() + x
+    y.backward()
+    gc.disable()
+    try:
+        assert live_tanh_nodes() == before + 1
+        del y
+        assert live_tanh_nodes() == before  # freed by reference counting: no cycles
+    finally:
+        gc.enable()
+
+
+def test_no_grad_records_nothing():
+    w = Value(1.0)
+    with no_grad():
+        updated = w - 0.1 * 2.0
+    assert updated.parents == () and updated.op == "" and updated.data == 0.8
+    assert ag.is_recording()
+
+
+# ---------------------------------------------------------------- gradients as functions
+
+
+def test_gradients_leave_grad_alone_and_give_zero_for_unrelated_inputs():
+    x, y, z = Value(2.0), Value(3.0), Value(4.0)
+    f = x * y + x.sin()
+    dx, dy, dz = gradients(f, [x, y, z])
+    assert dx == pytest.approx(3.0 + math.cos(2.0)) and dy == 2.0 and dz == 0.0
+    assert x.grad == y.grad == 0.0
+
+
+def test_second_derivative_and_hessian_entry_with_create_graph():
+    x, y = Value(0.5), Value(-1.5)
+    f = (x * y).exp()  # f_x = y e^{xy}, f_xy = e^{xy} (1 + xy)
+    (fx,) = gradients(f, [x], create_graph=True)
+    assert isinstance(fx, Value) and fx.data == pytest.approx(-1.5 * math.exp(-0.75))
+    fxx, fxy = gradients(fx, [x, y])
+    assert fxx == pytest.approx(2.25 * math.exp(-0.75))
+    assert fxy == pytest.approx(math.exp(-0.75) * (1 - 0.75))
+
+
+def test_grad_nests_to_third_order():
+    # d³/dx³ of x⁴ is 24x; of sin is -cos; of sigmoid, checked by central differences.
+    assert grad(grad(grad(lambda x: x**4)))(2.0) == pytest.approx(48.0)
+    assert grad(grad(grad(lambda x: x.sin())))(0.3) == pytest.approx(-math.cos(0.3))
+    d2 = grad(grad(lambda x: x.sigmoid()))
+    h = 1e-4
+    numeric = (d2(0.4 + h) - d2(0.4 - h)) / (2 * h)
+    assert grad(grad(grad(lambda x: x.sigmoid())))(0.4) == pytest.approx(numeric, rel=1e-6)
+
+
+def test_grad_with_argnum_and_no_perturbation_confusion():
+    assert grad(lambda a, b: a * b**2, argnum=1)(3.0, 2.0) == 12.0
+    # d/dx [x · (d/dy x·y)] = d/dx [x · x] = 2x (Siskind & Pearlmutter's example).
+    assert grad(lambda x: x * grad(lambda y: x * y)(x))(3.0) == 6.0
+
+
+def test_grad_of_a_constant_function_is_zero():
+    assert grad(lambda x: 3.0)(1.0) == 0.0
+    assert grad(grad(lambda x: x + 1))(1.0) == 0.0
+
+
+def test_gradcheck_passes_and_reports_each_mismatch():
+    assert gradcheck(lambda a, b: (a * b).tanh() / b + a**b, 1.3, 0.7)
+
+    def wrong(x):  # forward is x², but the graph is cut: gradient 0 instead of 2x
+        with no_grad():
+            y = x * x
+        return y + 0 * x
+
+    with pytest.raises(AssertionError, match=r"input 0 \(x0 = 1.5\): engine 0.0"):
+        gradcheck(wrong, 1.5)
+
+
+def test_gradients_rejects_bad_arguments():
+    x = Value(1.0)
+    with pytest.raises(TypeError, match="list of Values"):
+        gradients(x * 2, x)
+    with pytest.raises(TypeError, match=r"inputs\[1\] must be a Value, not float"):
+        gradients(x * 2, [x, 2.0])

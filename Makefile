@@ -30,5 +30,11 @@ demo: $(STAMP) dot
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m bench --quick
+
 test: $(STAMP) dot lint
 	$(BIN)/python -m pytest -n 2 -q

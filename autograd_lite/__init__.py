@@ -8,6 +8,9 @@
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 from . import primitives
 from .engine import Constant, Value, backward, is_recording, no_grad, reverse_topological_order
 from .functional import grad, gradcheck, gradients

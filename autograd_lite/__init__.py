@@ -18,30 +18,30 @@ from .primitives import PRIMITIVES, Primitive
 from .symbolic import node_names, to_sympy
 
 __all__ = [
-    "PRIMITIVES",
-    "Constant",
-    "Primitive",
-    "Value",
-    "backward",
-    "cos",
-    "exp",
-    "grad",
-    "gradcheck",
-    "gradients",
-    "is_recording",
-    "leaky_relu",
-    "log",
-    "no_grad",
-    "node_names",
-    "primitives",
-    "relu",
-    "reverse_topological_order",
-    "sigmoid",
-    "sin",
-    "sqrt",
-    "tanh",
-    "to_sympy",
+    "PRIMITIVES", "Constant", "Explanation", "Primitive", "Step", "Trace", "Value",
+    "backward", "cos", "draw", "exp", "explain", "grad", "gradcheck", "gradients",
+    "is_recording", "leaky_relu", "log", "no_grad", "node_names", "primitives", "relu",
+    "reverse_topological_order", "save_frames", "sigmoid", "sin", "sqrt", "tanh", "to_sympy",
+    "trace",
 ]
+
+# Readers of the graph load on first use: they pull in SymPy and graphviz, which the engine
+# itself never needs. (Their modules are named tracing/explanation/drawing so that a
+# submodule never shadows the function of the same name.)
+_READERS = {
+    "trace": "tracing", "Trace": "tracing", "Step": "tracing",
+    "explain": "explanation", "Explanation": "explanation",
+    "draw": "drawing", "save_frames": "drawing",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _READERS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'autograd_lite' has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{module}", __name__), name)
+
+
 __version__ = "0.1.0"
 
 

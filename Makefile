@@ -21,7 +21,7 @@ dot:
 	@command -v dot >/dev/null 2>&1 || { \
 	  echo "Installing Graphviz (dot) from Debian packages..."; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq graphviz >/dev/null; }
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null; }
 	@dot -V
 
 demo: $(STAMP) dot

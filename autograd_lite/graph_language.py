@@ -1,0 +1,616 @@
+"""The command line's graph language: assignments of arithmetic over named values.
+
+    x1 = w0*s0; s1 = sigmoid(x1); x2 = w1*s1; s2 = sigmoid(x2); out = w2*s2
+
+One or more statements separated by ``;`` or newlines. Each ``name = expression`` makes a
+node labelled ``name``; the last statement is the output (a bare expression is allowed
+there and is labelled ``out``). Names that are read but never assigned are the inputs
+(leaves); their numbers come from ``--at name=value,...`` or a values file.
+
+Allowed: names, numbers, ``+ - * / **``, unary ``-`` and ``+``, parentheses, and calls of
+the engine's primitives (``FUNCTIONS``). The text is parsed into a syntax tree with
+Python's ``ast`` module and every node of that tree is checked against a whitelist;
+nothing the user writes is ever evaluated, executed or compiled to code. Evaluation walks
+the checked tree and calls the engine (``engine.apply`` with the primitives table), so
+this module computes nothing itself: no constant folding, no big integers — every number
+becomes a float before the engine sees it, and ``9**9**9**9`` is a float overflow the
+engine reports, not a computation that hangs.
+
+Every problem raises ``GraphError`` (a ``ValueError``) whose message says what is wrong
+and where (line and column, and the offending piece of text).
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from .engine import Constant, Value, apply
+from .primitives import PRIMITIVES
+
+__all__ = [
+    "FUNCTIONS", "MAX_NESTING", "MAX_OPERATIONS", "MAX_TEXT_LENGTH", "Assignment",
+    "EvaluatedGraph", "GraphError", "GraphProgram", "evaluate_graph", "parse_graph",
+    "parse_values",
+]
+
+# The functions a graph may call: primitives of the table, by their table name.
+# (add/sub/mul/div/pow/neg are written as operators; "identity" is internal.)
+FUNCTIONS: tuple[str, ...] = ("sigmoid", "tanh", "relu", "leaky_relu", "exp", "log", "sqrt",
+                              "sin", "cos", "abs")
+# leaky_relu's slope when it is called with one argument (the engine's default).
+DEFAULT_LEAKY_ALPHA = 0.01
+
+# Resource limits, checked before anything is evaluated. Python's own parser gives up on
+# deeper nesting (and on ~3000 chained operators) with RecursionError/MemoryError, which
+# is caught too; these limits make the message say what to change.
+MAX_TEXT_LENGTH = 10_000  # characters of graph text
+MAX_NESTING = 50  # open parentheses at once
+MAX_OPERATIONS = 2_000  # operators and function calls in the whole graph
+MAX_VALUES_LENGTH = 1_000_000  # characters of a values file
+
+_BINARY_PRIMITIVES: dict[type[ast.operator], str] = {
+    ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow",
+}
+_OPERATOR_ADVICE: dict[type[ast.AST], str] = {
+    ast.FloorDiv: "'//' (floor division) is not allowed; use '/'",
+    ast.Mod: "'%' (modulo) is not allowed",
+    ast.MatMult: "'@' (matrix product) is not allowed; the engine works on scalars",
+    ast.LShift: "'<<' is not allowed", ast.RShift: "'>>' is not allowed",
+    ast.BitAnd: "'&' is not allowed", ast.BitOr: "'|' is not allowed",
+    ast.BitXor: "'^' is not allowed; write powers as '**'",
+    ast.Invert: "'~' is not allowed", ast.Not: "'not' is not allowed",
+}
+# What a rejected piece of syntax is called in an error message.
+_SYNTAX_NAMES: dict[type[ast.AST], str] = {
+    ast.Attribute: "attribute access", ast.Subscript: "indexing",
+    ast.Lambda: "lambda", ast.ListComp: "a list comprehension",
+    ast.SetComp: "a set comprehension", ast.DictComp: "a dict comprehension",
+    ast.GeneratorExp: "a generator expression", ast.NamedExpr: "':=' (walrus)",
+    ast.Starred: "'*' unpacking", ast.JoinedStr: "an f-string", ast.List: "a list",
+    ast.Tuple: "a tuple (a stray comma?)", ast.Dict: "a dict", ast.Set: "a set",
+    ast.Compare: "a comparison", ast.BoolOp: "'and'/'or'", ast.IfExp: "'if ... else'",
+    ast.Await: "await", ast.Yield: "yield", ast.YieldFrom: "yield from",
+    ast.Slice: "a slice", ast.FormattedValue: "an f-string",
+}
+_STATEMENT_NAMES: dict[type[ast.AST], str] = {
+    ast.Import: "an import", ast.ImportFrom: "an import", ast.FunctionDef: "a function definition",
+    ast.AsyncFunctionDef: "a function definition", ast.ClassDef: "a class definition",
+    ast.AugAssign: "an augmented assignment ('+=' and friends)",
+    ast.AnnAssign: "an annotated assignment", ast.Delete: "'del'", ast.Global: "'global'",
+    ast.Nonlocal: "'nonlocal'", ast.Pass: "'pass'", ast.Return: "'return'",
+    ast.Raise: "'raise'", ast.Assert: "'assert'", ast.If: "'if'", ast.For: "'for'",
+    ast.While: "'while'", ast.With: "'with'", ast.Try: "'try'",
+}
+_ALLOWED_SUMMARY = ("a graph uses only names, numbers, + - * / **, parentheses and the "
+                    "functions " + ", ".join(sorted(FUNCTIONS)))
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\Z")
+
+
+class GraphError(ValueError):
+    """Bad graph text or values; the message says what is wrong and where."""
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """One statement: ``target = expression`` (``target`` is None for a bare expression)."""
+
+    target: str | None
+    expression: ast.expr
+    source: str  # the statement's text, for messages
+    line: int
+    column: int  # 1-based
+
+
+@dataclass(frozen=True)
+class GraphProgram:
+    """Checked graph text, ready to evaluate with numbers for its inputs."""
+
+    text: str
+    assignments: tuple[Assignment, ...]
+    inputs: tuple[str, ...]  # names read but never assigned, in order of first use
+    output: str  # the output's name: the last target, or "out" for a bare expression
+    unused: tuple[str, ...]  # assigned names the output does not depend on
+    indents: tuple[int, ...] = ()  # blanks stripped from each line (for columns in messages)
+
+    def evaluate(self, values: Mapping[str, float]) -> EvaluatedGraph:
+        """Build the graph with the engine; ``values`` must give every input, and only those."""
+        return _evaluate(self, values)
+
+
+@dataclass
+class EvaluatedGraph:
+    """The built graph: the output ``Value`` and every named node."""
+
+    program: GraphProgram
+    output: Value
+    nodes: dict[str, Value] = field(default_factory=dict)  # inputs and assigned names
+    inputs: dict[str, Value] = field(default_factory=dict)
+
+    def node(self, name: str) -> Value:
+        """The node called ``name``, or a GraphError listing the names there are."""
+        if name in self.nodes:
+            return self.nodes[name]
+        raise GraphError(f"the graph has no node named {name!r}{_suggest(name, self.nodes)}")
+
+
+# ---------------------------------------------------------------- parsing
+
+
+def parse_graph(text: str) -> GraphProgram:
+    """Parse and check graph text; raise GraphError for anything outside the language."""
+    if not isinstance(text, str):
+        raise GraphError(f"the graph must be text, not {type(text).__name__}")
+    text = text.replace("\r\n", "\n")  # files written on Windows
+    _check_characters(text)
+    stripped, indents = _strip_indentation(text)
+    try:
+        module = ast.parse(stripped, mode="exec")
+    except SyntaxError as exc:
+        raise _syntax_error(exc, indents, stripped) from None
+    except (RecursionError, MemoryError):
+        # Python's parser gives up on very long operator chains (~3000 terms).
+        raise GraphError("the graph is nested or chained too deeply for the parser; "
+                         "split it into several assignments") from None
+    checker = _Checker(stripped, indents)
+    assignments = checker.statements(module)
+    return _link(assignments, checker)
+
+
+def _check_characters(text: str) -> None:
+    if len(text) > MAX_TEXT_LENGTH:
+        raise GraphError(f"the graph text is {len(text)} characters long; "
+                         f"the limit is {MAX_TEXT_LENGTH}")
+    if not text.strip():
+        raise GraphError("the graph is empty: write assignments such as "
+                         "'x1 = w0*s0; out = sigmoid(x1)'")
+    depth = 0
+    for line_number, line in enumerate(text.splitlines() or [text], start=1):
+        for column, char in enumerate(line, start=1):
+            where = _where(line_number, column, text)
+            if not char.isascii():
+                raise GraphError(f"{where}: non-ASCII character {char!r} (U+{ord(char):04X}); "
+                                 "names are ASCII letters, digits and '_'")
+            if not char.isprintable() and char != "\t":
+                raise GraphError(f"{where}: control character {char!r} in the graph")
+            if char in "([{":
+                depth += 1
+                if depth > MAX_NESTING:
+                    raise GraphError(f"{where}: parentheses nested more than {MAX_NESTING} "
+                                     "deep; split the expression into assignments")
+            elif char in ")]}":
+                depth = max(depth - 1, 0)
+
+
+def _strip_indentation(text: str) -> tuple[str, list[int]]:
+    """Remove each line's leading blanks (indentation means nothing here) and remember them."""
+    lines = text.split("\n")
+    indents = [len(line) - len(line.lstrip(" \t")) for line in lines]
+    return "\n".join(line[indent:] for line, indent in zip(lines, indents)), indents
+
+
+def _where(line: int, column: int, text: str) -> str:
+    return f"column {column}" if "\n" not in text.rstrip("\n") else f"line {line}, column {column}"
+
+
+def _syntax_error(exc: SyntaxError, indents: list[int], text: str) -> GraphError:
+    line = exc.lineno or 1
+    column = (exc.offset or 1) + (indents[line - 1] if line <= len(indents) else 0)
+    reason = exc.msg
+    if "integer string conversion" in reason:
+        reason = "a number with too many digits"
+    lines = text.split("\n")
+    piece = lines[line - 1].strip() if 0 < line <= len(lines) else ""
+    shown = f" in {_quote(piece)}" if piece else ""
+    return GraphError(f"{_where(line, column, text)}: syntax error: {reason}{shown}")
+
+
+def _quote(piece: str, limit: int = 40) -> str:
+    piece = " ".join(piece.split())
+    if len(piece) > limit:
+        piece = piece[: limit - 3] + "..."
+    return repr(piece)
+
+
+def _suggest(name: str, known: Mapping[str, object] | tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+class _Checker:
+    """Walks the syntax tree and accepts only the whitelisted node types."""
+
+    def __init__(self, text: str, indents: list[int]) -> None:
+        self.text = text
+        self.indents = indents
+        self.operations = 0
+
+    def where(self, node: ast.AST) -> str:
+        line = getattr(node, "lineno", 1)
+        column = getattr(node, "col_offset", 0) + 1 + self.indents[line - 1]
+        return _where(line, column, self.text)
+
+    def piece(self, node: ast.AST) -> str:
+        return _quote(ast.get_source_segment(self.text, node) or "")
+
+    def reject(self, node: ast.AST, what: str) -> GraphError:
+        return GraphError(f"{self.where(node)}: {what}")
+
+    def statements(self, module: ast.Module) -> list[Assignment]:
+        if not module.body:
+            raise GraphError("the graph has no statements (only comments?): write assignments "
+                             "such as 'x1 = w0*s0; out = sigmoid(x1)'")
+        assignments = []
+        last = len(module.body) - 1
+        for index, statement in enumerate(module.body):
+            assignments.append(self.statement(statement, is_last=index == last))
+        return assignments
+
+    def statement(self, statement: ast.stmt, is_last: bool) -> Assignment:
+        line = statement.lineno
+        column = statement.col_offset + 1 + self.indents[line - 1]
+        source = ast.get_source_segment(self.text, statement) or ""
+        if isinstance(statement, ast.Assign):
+            if len(statement.targets) != 1:
+                raise self.reject(statement, f"chained assignment {self.piece(statement)}: "
+                                  "assign one name per statement")
+            target = statement.targets[0]
+            if not isinstance(target, ast.Name):
+                raise self.reject(target, f"cannot assign to {self.piece(target)}: the left "
+                                  "side of '=' must be a single name")
+            self.check_name(target, assigned=True)
+            self.expression(statement.value)
+            return Assignment(target.id, statement.value, source, line, column)
+        if isinstance(statement, ast.Expr):
+            self.expression(statement.value)
+            if not is_last:
+                raise self.reject(statement, f"the expression {self.piece(statement)} is not "
+                                  "assigned to a name; only the last statement may be a "
+                                  "bare expression (the output)")
+            return Assignment(None, statement.value, source, line, column)
+        what = _STATEMENT_NAMES.get(type(statement), f"a {type(statement).__name__} statement")
+        raise self.reject(statement, f"{what} is not allowed ({self.piece(statement)}); "
+                          "a graph is a list of 'name = expression' assignments")
+
+    def check_name(self, node: ast.Name, assigned: bool = False) -> None:
+        name = node.id
+        if name.startswith("__"):
+            raise self.reject(node, f"the name {name!r} is not allowed (names starting with "
+                              "'__' are reserved)")
+        if name in FUNCTIONS:
+            if assigned:
+                raise self.reject(node, f"{name!r} is a function; it cannot be assigned to")
+            raise self.reject(node, f"{name!r} is a function; call it, as in {name}(x)")
+
+    def expression(self, root: ast.expr) -> None:
+        # Iterative (an explicit stack): a long chain such as a+a+...+a needs no recursion.
+        stack: list[ast.AST] = [root]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, ast.Name):
+                self.check_name(node)
+            elif isinstance(node, ast.Constant):
+                self.number(node)
+            elif isinstance(node, ast.BinOp):
+                if type(node.op) not in _BINARY_PRIMITIVES:
+                    raise self.reject(node, f"{self.operator_advice(node.op)} "
+                                      f"(in {self.piece(node)})")
+                self.count(node)
+                stack += [node.right, node.left]
+            elif isinstance(node, ast.UnaryOp):
+                if not isinstance(node.op, (ast.USub, ast.UAdd)):
+                    raise self.reject(node, f"{self.operator_advice(node.op)} "
+                                      f"(in {self.piece(node)})")
+                self.count(node)
+                stack.append(node.operand)
+            elif isinstance(node, ast.Call):
+                self.call(node)
+                self.count(node)
+                stack += reversed([*node.args, *(k.value for k in node.keywords)])
+            else:
+                what = _SYNTAX_NAMES.get(type(node), type(node).__name__)
+                raise self.reject(node, f"{what} is not allowed: {self.piece(node)}; "
+                                  f"{_ALLOWED_SUMMARY}")
+
+    def operator_advice(self, op: ast.AST) -> str:
+        return _OPERATOR_ADVICE.get(type(op), f"the operator {type(op).__name__} is not allowed")
+
+    def count(self, node: ast.AST) -> None:
+        self.operations += 1
+        if self.operations > MAX_OPERATIONS:
+            raise self.reject(node, f"the graph has more than {MAX_OPERATIONS} operations; "
+                              "that is more than a graph to read step by step")
+
+    def number(self, node: ast.Constant) -> None:
+        value = node.value
+        if isinstance(value, bool) or value is None or value is Ellipsis:
+            raise self.reject(node, f"{value!r} is not a number; {_ALLOWED_SUMMARY}")
+        if isinstance(value, (str, bytes)):
+            raise self.reject(node, f"strings are not allowed: {self.piece(node)}; "
+                              f"{_ALLOWED_SUMMARY}")
+        if isinstance(value, complex):
+            raise self.reject(node, f"complex numbers are not allowed: {self.piece(node)}")
+        if not isinstance(value, (int, float)):  # pragma: no cover - ast has no other kinds
+            raise self.reject(node, f"{self.piece(node)} is not a number")
+        if not _is_finite_float(value):
+            raise self.reject(node, f"the number {self.piece(node)} is too large "
+                              "(not a finite float)")
+
+    def call(self, node: ast.Call) -> None:
+        if not isinstance(node.func, ast.Name):
+            raise self.reject(node, f"calling {self.piece(node.func)} is not allowed; "
+                              f"{_ALLOWED_SUMMARY}")
+        name = node.func.id
+        if name not in FUNCTIONS:
+            raise self.reject(node, f"unknown function {name!r}{_suggest(name, FUNCTIONS)}; "
+                              f"the functions are {', '.join(sorted(FUNCTIONS))}")
+        for argument in node.args:
+            if isinstance(argument, ast.Starred):
+                raise self.reject(argument, f"'*' unpacking is not allowed: "
+                                  f"{self.piece(argument)}")
+        if name == "leaky_relu":
+            self.leaky_relu_arguments(node)
+            return
+        if node.keywords:
+            keyword = node.keywords[0]
+            raise self.reject(node, f"{name}() takes no keyword arguments "
+                              f"(got {keyword.arg or '**'}=) in {self.piece(node)}")
+        if len(node.args) != 1:
+            raise self.reject(node, f"{name}() takes 1 argument, got {len(node.args)}, "
+                              f"in {self.piece(node)}")
+
+    def leaky_relu_arguments(self, node: ast.Call) -> None:
+        names = [k.arg for k in node.keywords]
+        if any(k != "alpha" for k in names) or len(names) > 1:
+            raise self.reject(node, "leaky_relu() takes x and optionally alpha "
+                              f"(leaky_relu(x, 0.1) or leaky_relu(x, alpha=0.1)), "
+                              f"in {self.piece(node)}")
+        count = len(node.args) + len(names)
+        if not 1 <= count <= 2 or not node.args:
+            raise self.reject(node, f"leaky_relu() takes 1 or 2 arguments (x, alpha), got "
+                              f"{count}, in {self.piece(node)}")
+
+
+def _is_finite_float(value: int | float) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:  # an int literal beyond the float range
+        return False
+
+
+def _names_read(expression: ast.expr) -> list[ast.Name]:
+    """The names an expression reads (not the names of the functions it calls)."""
+    nodes = list(ast.walk(expression))
+    functions = {id(node.func) for node in nodes if isinstance(node, ast.Call)}
+    return [node for node in nodes if isinstance(node, ast.Name) and id(node) not in functions]
+
+
+def _link(assignments: list[Assignment], checker: _Checker) -> GraphProgram:
+    """Resolve names: which are inputs, which are assigned, in what order; catch mix-ups."""
+    assigned_at: dict[str, Assignment] = {}
+    first_read: dict[str, ast.Name] = {}
+    inputs: list[str] = []
+    depends: dict[str, set[str]] = {}
+    for assignment in assignments:
+        reads = sorted(_names_read(assignment.expression),
+                       key=lambda n: (n.lineno, n.col_offset))
+        for name in reads:
+            if name.id not in assigned_at and name.id not in first_read:
+                first_read[name.id] = name
+                inputs.append(name.id)
+        target = assignment.target
+        if target is None:
+            target = "out" if "out" not in assigned_at and "out" not in first_read else None
+        if target is not None:
+            if target in assigned_at:
+                earlier = assigned_at[target]
+                raise GraphError(f"{_where(assignment.line, assignment.column, checker.text)}: "
+                                 f"{target!r} is assigned twice (first at line {earlier.line}); "
+                                 "each name names one node")
+            if target in first_read:
+                read = first_read[target]
+                raise GraphError(f"{checker.where(read)}: {target!r} is used before it is "
+                                 f"assigned (at line {assignment.line}); assign it first")
+            assigned_at[target] = assignment
+            depends[target] = {n.id for n in reads}
+    last = assignments[-1]
+    output = last.target or ("out" if "out" in assigned_at else "")
+    unused = _unused(output, depends, assignments)
+    return GraphProgram(checker.text, tuple(assignments), tuple(inputs), output, unused,
+                        tuple(checker.indents))
+
+
+def _unused(output: str, depends: dict[str, set[str]],
+            assignments: list[Assignment]) -> tuple[str, ...]:
+    # A bare output that could not be named "out" has no name: start from what it reads.
+    needed = {output} if output else {n.id for n in _names_read(assignments[-1].expression)}
+    stack = list(needed)
+    while stack:
+        for name in depends.get(stack.pop(), ()):
+            if name not in needed:
+                needed.add(name)
+                stack.append(name)
+    return tuple(a.target for a in assignments if a.target and a.target not in needed)
+
+
+# ---------------------------------------------------------------- values
+
+
+def parse_values(text: str, source: str = "--at") -> dict[str, float]:
+    """``"s0=2, w0=2"`` (commas, semicolons, blanks or newlines between; ``#`` comments),
+    or a JSON object ``{"s0": 2, ...}``. ``source`` names where the text came from."""
+    if len(text) > MAX_VALUES_LENGTH:
+        raise GraphError(f"{source}: {len(text)} characters; the limit is {MAX_VALUES_LENGTH}")
+    if text.lstrip().startswith("{"):
+        return _parse_json_values(text, source)
+    values: dict[str, float] = {}
+    for line in text.splitlines():
+        line = line.split("#", 1)[0]
+        for item in re.split(r"[,;\s]+", line.replace(" = ", "=").replace("= ", "=")
+                             .replace(" =", "=")):
+            if not item:
+                continue
+            if "=" not in item:
+                raise GraphError(f"{source}: {_quote(item)} is not name=value "
+                                 "(write e.g. s0=2,w0=2)")
+            name, number = item.split("=", 1)
+            values[_value_name(name, values, source)] = _value_number(name, number, source)
+    return values
+
+
+def _parse_json_values(text: str, source: str) -> dict[str, float]:
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise GraphError(f"{source}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise GraphError(f"{source}: the JSON must be an object of name: number")
+    values: dict[str, float] = {}
+    for name, number in data.items():
+        name = _value_name(name, values, source)
+        if isinstance(number, bool) or not isinstance(number, (int, float)):
+            raise GraphError(f"{source}: the value of {name!r} must be a number, "
+                             f"not {type(number).__name__}")
+        if not _is_finite_float(number):
+            raise GraphError(f"{source}: the value of {name!r} must be a finite number")
+        values[name] = float(number)
+    return values
+
+
+def _value_name(name: str, values: Mapping[str, float], source: str) -> str:
+    name = name.strip()
+    if not _NAME.match(name):
+        raise GraphError(f"{source}: {_quote(name)} is not a name (ASCII letters, digits, '_')")
+    if name in values:
+        raise GraphError(f"{source}: {name!r} is given twice")
+    return name
+
+
+def _value_number(name: str, number: str, source: str) -> float:
+    number = number.strip()
+    if not _NUMBER.match(number):
+        raise GraphError(f"{source}: the value of {name.strip()!r} must be a number, "
+                         f"got {_quote(number)}")
+    result = float(number)
+    if not math.isfinite(result):
+        raise GraphError(f"{source}: the value of {name.strip()!r} is too large "
+                         f"({_quote(number)} is not a finite float)")
+    return result
+
+
+# ---------------------------------------------------------------- evaluation
+
+
+def evaluate_graph(text: str, values: Mapping[str, float]) -> EvaluatedGraph:
+    """Parse ``text`` and build it with the engine: ``parse_graph(text).evaluate(values)``."""
+    return parse_graph(text).evaluate(values)
+
+
+def _check_values(program: GraphProgram, values: Mapping[str, float]) -> None:
+    missing = [name for name in program.inputs if name not in values]
+    if missing:
+        given = ",".join(f"{name}=..." for name in missing)
+        raise GraphError(f"no value for {', '.join(missing)}: give "
+                         f"{'it' if len(missing) == 1 else 'them'} with --at {given}")
+    assigned = {a.target for a in program.assignments if a.target}
+    for name in values:
+        if name in assigned:
+            raise GraphError(f"{name!r} is computed by the graph; it cannot also be given "
+                             "a value")
+        if name not in program.inputs:
+            raise GraphError(f"a value is given for {name!r}, which the graph does not use"
+                             f"{_suggest(name, program.inputs)}; the inputs are "
+                             f"{', '.join(program.inputs) or '(none)'}")
+
+
+def _evaluate(program: GraphProgram, values: Mapping[str, float]) -> EvaluatedGraph:
+    _check_values(program, values)
+    inputs: dict[str, Value] = {}
+    for name in program.inputs:
+        number = values[name]
+        if isinstance(number, bool) or not isinstance(number, (int, float)) \
+                or not math.isfinite(number):
+            raise GraphError(f"the value of {name!r} must be a finite number, got {number!r}")
+        inputs[name] = Value(float(number), name)
+    nodes: dict[str, Value] = dict(inputs)
+    output: Value | None = None
+    for assignment in program.assignments:
+        result = _evaluate_expression(assignment.expression, nodes, program)
+        name = assignment.target or (program.output or None)
+        if name is not None:
+            result = _name_node(result, name, nodes)
+            nodes[name] = result
+        output = result
+    assert output is not None
+    return EvaluatedGraph(program, output, nodes, inputs)
+
+
+def _name_node(result: Value, name: str, nodes: dict[str, Value]) -> Value:
+    if type(result) is Constant:
+        # Numbers are shared cached leaves: labelling one would rename it everywhere.
+        return result
+    if any(result is node for node in nodes.values()):
+        # "y = x" makes its own node (identity), so that x keeps its name.
+        result = apply(PRIMITIVES["identity"], result)
+    result.label = name
+    return result
+
+
+def _evaluate_expression(root: ast.expr, nodes: Mapping[str, Value],
+                         program: GraphProgram) -> Value:
+    """Post-order walk with an explicit stack, calling the engine for every operation."""
+    results: list[Value | float] = []
+    stack: list[tuple[ast.AST, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if isinstance(node, ast.Name):
+            results.append(nodes[node.id])
+        elif isinstance(node, ast.Constant):
+            results.append(float(node.value))
+        elif not children_done:
+            stack.append((node, True))
+            stack += [(child, False) for child in reversed(_operands(node))]
+        else:
+            count = len(_operands(node))
+            operands = results[len(results) - count:]
+            del results[len(results) - count:]
+            try:
+                results.append(_apply(node, operands))
+            except (ArithmeticError, ValueError) as exc:
+                # The engine's message names the operation and its operands; add where.
+                line = getattr(node, "lineno", 1)
+                column = getattr(node, "col_offset", 0) + 1 + program.indents[line - 1]
+                piece = _quote(ast.get_source_segment(program.text, node) or "")
+                raise GraphError(f"{_where(line, column, program.text)}: {exc} "
+                                 f"(in {piece})") from None
+    (result,) = results
+    return result if isinstance(result, Value) else apply(PRIMITIVES["identity"], result)
+
+
+def _operands(node: ast.AST) -> list[ast.expr]:
+    if isinstance(node, ast.BinOp):
+        return [node.left, node.right]
+    if isinstance(node, ast.UnaryOp):
+        return [node.operand]
+    assert isinstance(node, ast.Call)
+    return [*node.args, *(k.value for k in node.keywords)]
+
+
+def _apply(node: ast.AST, operands: list[Value | float]) -> Value | float:
+    if isinstance(node, ast.BinOp):
+        return apply(PRIMITIVES[_BINARY_PRIMITIVES[type(node.op)]], *operands)
+    if isinstance(node, ast.UnaryOp):
+        if isinstance(node.op, ast.UAdd):
+            return operands[0]
+        return apply(PRIMITIVES["neg"], *operands)
+    assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    name = node.func.id
+    if name == "leaky_relu" and len(operands) == 1:
+        operands = [*operands, DEFAULT_LEAKY_ALPHA]
+    return apply(PRIMITIVES[name], *operands)

@@ -1,0 +1,611 @@
+"""Write the five lecture notebooks from the cell sources below, execute them, save the outputs.
+
+The notebooks in this folder are generated: edit the cells here, then run
+
+    python notebooks/build_notebooks.py          # build and execute all five
+    python notebooks/build_notebooks.py 03 04    # only the notebooks whose names start so
+
+Each notebook is executed from a clean ``python3`` kernel with ``notebooks/`` as the working
+directory (as ``tests/test_notebooks.py`` does) and saved *with* its outputs, so it reads well
+on GitHub. The test suite checks that the saved notebooks still match these sources.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+HERE = Path(__file__).resolve().parent
+KERNEL = "python3"
+CELL_TIMEOUT = 300  # seconds for one cell; the slowest (training a net) takes a few
+
+Cell = tuple[str, str]  # ("markdown" | "code", source)
+
+
+def md(source: str) -> Cell:
+    return ("markdown", textwrap.dedent(source).strip("\n"))
+
+
+def code(source: str) -> Cell:
+    return ("code", textwrap.dedent(source).strip("\n"))
+
+
+# Every notebook starts the same way: small inline figures keep the saved notebooks light.
+SETUP = code(r"""
+    %matplotlib inline
+    import math
+
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    plt.rcParams.update({"figure.dpi": 72, "figure.figsize": (7, 3.2), "axes.grid": True,
+                         "grid.alpha": 0.3})
+""")
+
+
+# ============================================================================ notebook 3
+
+DELTA_RECURSION: list[Cell] = [
+    md(r"""
+    # 3 · The δ recursion in matrix form
+
+    *Haghtalab & Joachims, "Backpropagation in Networks" (Lecture 14), written with column
+    matrices as on their slides.*
+
+    The slides describe a network by weight matrices $W_0, W_1, \dots, W_{d-1}$; column $j$ of
+    $W_\ell$ holds the weights going *into* node $j$ of layer $\ell+1$. The **forward pass**:
+
+    $$\vec v_0 = (\vec x, 1), \qquad s_\ell = W_{\ell-1}^\top \vec v_{\ell-1}, \qquad
+      \vec v_\ell = \sigma(s_\ell), \qquad L = \tfrac12 (v_d - y)^2 .$$
+
+    The **backward pass** (slide "Back Propagation") runs one recursion from the output down:
+
+    $$\delta_d = \frac{\partial L}{\partial v_d}\,\sigma'(s_d), \quad
+      \frac{\partial L}{\partial v_d} = v_d - y, \qquad
+      \delta_\ell = (W_\ell\, \delta_{\ell+1}) \odot \sigma'(s_\ell), \qquad
+      \frac{\partial L}{\partial W_\ell} = \vec v_\ell\, \delta_{\ell+1}^\top .$$
+
+    $\delta_\ell$ is $\partial L / \partial s_\ell$: how the loss changes with the weighted sums
+    of layer $\ell$. Below, the recursion is written in NumPy exactly as on the slide, and the
+    same network is built out of scalar `Value`s. The engine knows nothing about matrices or
+    δ — it applies the chain rule node by node — and the two must agree to the last digits.
+    """),
+    SETUP,
+    code(r"""
+    from autograd_lite import Value, gradients
+
+    # Change these: the layer sizes (the first counts the constant 1 appended to x), the seed.
+    sizes = [3, 4, 3, 1]          # x has 2 entries; v_0 = (x, 1) has 3
+    rng = np.random.default_rng(seed=14)
+
+    x = rng.normal(size=(sizes[0] - 1, 1))          # a column
+    y = 1.0
+    W = [rng.normal(size=(sizes[l], sizes[l + 1])) for l in range(len(sizes) - 1)]
+    v0 = np.vstack([x, [[1.0]]])                     # v_0 = (x, 1)
+    print("shapes of W_0 ... W_d-1:", [w.shape for w in W])
+    """),
+    md(r"""
+    ## The slide's algorithm in NumPy
+
+    $\sigma'(s) = \sigma(s)(1 - \sigma(s))$ is written here from the slide's activation table,
+    independently of the engine: this cell is the *independent* computation the engine is
+    checked against.
+    """),
+    code(r"""
+    def sigma(s):
+        return 1.0 / (1.0 + np.exp(-s))
+
+
+    def sigma_prime(s):                       # slide: sigma'(x) = sigma(x) (1 - sigma(x))
+        return sigma(s) * (1.0 - sigma(s))
+
+
+    def forward(W, v0):
+        # s[l], v[l] for l = 0..d (s[0] is unused: the input has no weighted sum)
+        s, v = [None], [v0]
+        for W_l in W:
+            s.append(W_l.T @ v[-1])
+            v.append(sigma(s[-1]))
+        return s, v
+
+
+    def backward(W, s, v, y):
+        d = len(W)
+        delta = [None] * (d + 1)
+        dW = [None] * d
+        delta[d] = (v[d] - y) * sigma_prime(s[d])          # delta_d = dL/dv_d * sigma'(s_d)
+        for l in range(d - 1, -1, -1):
+            dW[l] = v[l] @ delta[l + 1].T                    # dL/dW_l = v_l delta_{l+1}^T
+            if l > 0:
+                delta[l] = (W[l] @ delta[l + 1]) * sigma_prime(s[l])
+        return delta, dW
+
+
+    s, v = forward(W, v0)
+    delta, dW_numpy = backward(W, s, v, y)
+    loss_numpy = 0.5 * (v[-1].item() - y) ** 2
+    print(f"L = {loss_numpy:.6f}")
+    for l, g in enumerate(dW_numpy):
+        print(f"dL/dW_{l} =\n{np.array2string(g, precision=5)}")
+    """),
+    md(r"""
+    ## The same network out of scalar `Value`s
+
+    One `Value` per weight, labelled `W0[i,j]`; each weighted sum $s_{\ell,j} = \sum_i
+    W_{\ell-1}[i,j]\, v_{\ell-1,i}$ is an ordinary Python sum.
+    """),
+    code(r"""
+    W_values = [[[Value(W_l[i, j], f"W{l}[{i},{j}]") for j in range(W_l.shape[1])]
+                 for i in range(W_l.shape[0])] for l, W_l in enumerate(W)]
+
+    layer = [Value(float(t)) for t in v0.ravel()]
+    sums = []                                   # the s_l nodes, layer by layer
+    for W_l in W_values:
+        s_l = [sum(W_l[i][j] * layer[i] for i in range(len(layer)))
+               for j in range(len(W_l[0]))]
+        sums.append(s_l)
+        layer = [s.sigmoid() for s in s_l]
+    (v_d,) = layer
+    L = 0.5 * (v_d - y) ** 2
+    L.backward()
+
+    dW_engine = [np.array([[w.grad for w in row] for row in W_l]) for W_l in W_values]
+    print(f"L = {L.data:.6f}  (NumPy: {loss_numpy:.6f})")
+    for l, (a, b) in enumerate(zip(dW_engine, dW_numpy)):
+        print(f"dL/dW_{l}: largest difference engine - NumPy = {np.abs(a - b).max():.1e}")
+        assert np.allclose(a, b, rtol=1e-12, atol=1e-15), l
+    assert math.isclose(L.data, loss_numpy, rel_tol=1e-14)
+    """),
+    md(r"""
+    The δ's are the engine's gradients of the weighted-sum nodes: $\delta_\ell = \partial L /
+    \partial s_\ell$. (`gradients` asks for them without touching any `.grad`.)
+    """),
+    code(r"""
+    for l, s_l in enumerate(sums, start=1):
+        engine_delta = np.array(gradients(L, s_l)).reshape(-1, 1)
+        assert np.allclose(engine_delta, delta[l], rtol=1e-12, atol=1e-15), l
+        print(f"delta_{l} = {np.array2string(delta[l].ravel(), precision=6)}  (engine agrees)")
+    """),
+    md(r"""
+    A third, independent opinion: central finite differences of the NumPy loss,
+    $\partial L / \partial W_\ell[i,j] \approx (L(W + h) - L(W - h)) / 2h$, for every weight.
+    """),
+    code(r"""
+    def loss_at(W):
+        _, v = forward(W, v0)
+        return 0.5 * (v[-1].item() - y) ** 2
+
+
+    h = 1e-6
+    worst = 0.0
+    for l in range(len(W)):
+        for i, j in np.ndindex(W[l].shape):
+            up = [w.copy() for w in W]
+            down = [w.copy() for w in W]
+            up[l][i, j] += h
+            down[l][i, j] -= h
+            numeric = (loss_at(up) - loss_at(down)) / (2 * h)
+            worst = max(worst, abs(numeric - dW_engine[l][i, j]))
+            assert math.isclose(numeric, dW_engine[l][i, j], rel_tol=1e-6, abs_tol=1e-9)
+    print(f"largest |finite difference - engine| over all weights: {worst:.1e}")
+    """),
+    md(r"""
+    ## One step of SGD
+
+    The slide's update $W_\ell \leftarrow W_\ell - \eta\, \vec v_\ell\, \delta_{\ell+1}^\top$ in
+    NumPy, and `p.data -= eta * p.grad` on every `Value`: the same new weights, and a smaller
+    loss.
+    """),
+    code(r"""
+    eta = 0.5
+    W_after = [W_l - eta * g for W_l, g in zip(W, dW_numpy)]
+    for W_l in W_values:
+        for row in W_l:
+            for w in row:
+                w.data -= eta * w.grad
+    for l in range(len(W)):
+        assert np.allclose([[w.data for w in row] for row in W_values[l]], W_after[l],
+                           rtol=1e-12, atol=1e-15)
+    print(f"loss before {loss_numpy:.6f}, after one step {loss_at(W_after):.6f}")
+    assert loss_at(W_after) < loss_numpy
+    """),
+    md(r"""
+    ## Why the weights must not start at zero
+
+    The slide "SGD on Non-Convex": *Don't start $W_0, W_1, \dots, W_{d-1} = 0$. Randomize your
+    starting weights.* With every weight equal, every hidden unit of a layer computes the same
+    $\sigma(\cdot)$ and receives the same $\delta$: entry $j$ of $W_\ell\,\delta_{\ell+1}$ is
+    row $j$ of $W_\ell$ (unit $j$'s outgoing weights) times $\delta_{\ell+1}$, and all rows are
+    equal. Their weights get identical updates and stay identical forever: a layer of $n$ units
+    behaves like **one** unit. At exactly zero it is
+    even worse for the first step: $W_\ell\, \delta_{\ell+1} = 0$, so the hidden weights do not
+    move at all.
+
+    First the engine's view, one gradient on the XOR input $(1, 0)$: every column of
+    $\partial L / \partial W_0$ — one column per hidden unit — is the same.
+    """),
+    code(r"""
+    def engine_gradients(W, x, y):
+        # dL/dW_l from the engine, for a start W given as NumPy arrays
+        W_v = [[[Value(float(W_l[i, j])) for j in range(W_l.shape[1])]
+                for i in range(W_l.shape[0])] for W_l in W]
+        layer = [Value(float(t)) for t in (*x, 1.0)]
+        for W_l in W_v:
+            layer = [sum(W_l[i][j] * layer[i] for i in range(len(layer))).sigmoid()
+                     for j in range(len(W_l[0]))]
+        (out,) = layer
+        (0.5 * (out - y) ** 2).backward()
+        return [np.array([[w.grad for w in row] for row in W_l]) for W_l in W_v]
+
+
+    xor_sizes = [3, 4, 1]
+    constant_start = [np.full((xor_sizes[l], xor_sizes[l + 1]), 0.3) for l in range(2)]
+    g0 = engine_gradients(constant_start, (1.0, 0.0), 1.0)[0]
+    print("dL/dW_0 from a constant start (one column per hidden unit):\n",
+          np.array2string(g0, precision=6))
+    assert np.allclose(g0, g0[:, :1]), "all hidden units get the same gradient"
+    """),
+    md(r"""
+    Now train on XOR (four examples, stacked side by side as columns, so the recursion above
+    works unchanged on a whole batch) from three starts: all zeros, all 0.3, random. Symmetric
+    starts stay symmetric and cannot learn XOR; the random start does.
+    """),
+    code(r"""
+    X = np.array([[0, 0, 1, 1],
+                  [0, 1, 0, 1]], dtype=float)          # one example per column
+    Y = np.array([[0, 1, 1, 0]], dtype=float)
+    V0 = np.vstack([X, np.ones((1, X.shape[1]))])      # (x, 1) for every example
+
+
+    def train(W, eta=2.0, epochs=2000):
+        # Full-batch gradient descent with the slide's recursion; returns weights and losses.
+        W = [w.copy() for w in W]
+        losses = []
+        for _ in range(epochs):
+            s, v = forward(W, V0)
+            losses.append(float(np.mean(0.5 * (v[-1] - Y) ** 2)))
+            _, dW = backward(W, s, v, Y)
+            W = [W_l - eta * g / X.shape[1] for W_l, g in zip(W, dW)]
+        return W, losses
+
+
+    starts = {
+        "all zeros": [np.zeros((xor_sizes[l], xor_sizes[l + 1])) for l in range(2)],
+        "all 0.3": constant_start,
+        "random N(0, 1)": [np.random.default_rng(0).normal(size=(xor_sizes[l], xor_sizes[l + 1]))
+                           for l in range(2)],
+    }
+    trained = {name: train(W_start) for name, W_start in starts.items()}
+
+    fig, ax = plt.subplots()
+    for name, (_, losses) in trained.items():
+        ax.plot(losses, label=name, ls="--" if name == "all zeros" else "-")
+    ax.set(xlabel="epoch", ylabel="mean ½(v_d − y)²", yscale="log", title="XOR, 2-4-1 sigmoid net")
+    ax.legend();
+    """),
+    code(r"""
+    for name, (W_end, losses) in trained.items():
+        spread = np.ptp(W_end[0], axis=1).max()     # how different the hidden units became
+        print(f"{name:>15}: final loss {losses[-1]:.4f}, "
+              f"largest difference between hidden units' weights {spread:.2g}")
+
+    # Symmetric starts: hidden units identical to the end, and the loss stuck where predicting
+    # 1/2 for every example leaves it: mean of ½(½ − t)² = 1/8 (a zero start stays exactly there).
+    for name in ("all zeros", "all 0.3"):
+        W_end, losses = trained[name]
+        assert np.allclose(W_end[0], W_end[0][:, :1]), name
+        assert losses[-1] > 0.12, name
+    assert trained["all zeros"][1][-1] == 0.125
+    _, losses = trained["random N(0, 1)"]
+    assert losses[-1] < 0.01
+    """),
+    md(r"""
+    **Try:** change `xor_sizes` to `[3, 8, 1]` or add a layer (`[3, 4, 4, 1]`, and `range(3)` in
+    the starts); change the constant 0.3; try another seed for the random start. The slide's
+    second piece of advice — *run separate SGDs and take the best* — is the loop you would
+    write around `train`.
+    """),
+]
+
+
+# ============================================================================ notebook 4
+
+ACTIVATIONS: list[Cell] = [
+    md(r"""
+    # 4 · Activations and vanishing gradients
+
+    *"Backpropagation in Neural Nets": the punchline gradients of a three-weight-matrix net,
+    $\sigma' \le 0.25$, the vanishing-gradient problem, and tanh, ReLU and leaky ReLU.*
+    """),
+    SETUP,
+    md(r"""
+    ## The punchline
+
+    One unit per layer, so every $W$ is a number: $z^{(2)} = W_1 X$, $a^{(2)} = \sigma(z^{(2)})$,
+    $z^{(3)} = W_2\, a^{(2)}$, $a^{(3)} = \sigma(z^{(3)})$, $\hat y = W_3\, a^{(3)}$,
+    $J = \tfrac12(\hat y - y)^2$. The slide:
+
+    $$\frac{\partial J}{\partial W^{(3)}} = (\hat y - y)\, a^{(3)}, \quad
+      \frac{\partial J}{\partial W^{(2)}} = (\hat y - y)\, W_3\, \sigma'(z^{(3)})\, a^{(2)}, \quad
+      \frac{\partial J}{\partial W^{(1)}} = (\hat y - y)\, W_3\, \sigma'(z^{(3)})\, W_2\,
+      \sigma'(z^{(2)})\, X$$
+
+    with $\sigma'(z) = \sigma(z)(1 - \sigma(z))$.
+    """),
+    code(r"""
+    from autograd_lite import Value, grad
+
+    # Change the numbers: an input, a target, three weights.
+    X, y = 1.5, 0.2
+    W1, W2, W3 = Value(0.8, "W1"), Value(-1.2, "W2"), Value(2.0, "W3")
+
+    z2 = W1 * X
+    a2 = z2.sigmoid()
+    z3 = W2 * a2
+    a3 = z3.sigmoid()
+    y_hat = W3 * a3
+    J = 0.5 * (y_hat - y) ** 2
+    J.backward()
+
+
+    def S(z):                                  # the slides' sigmoid, by hand
+        return 1 / (1 + math.exp(-z))
+
+
+    def S_prime(z):                            # slide: sigma'(z) = sigma(z) (1 - sigma(z))
+        return S(z) * (1 - S(z))
+
+
+    e = y_hat.data - y
+    slide = {
+        "W3": e * a3.data,
+        "W2": e * W3.data * S_prime(z3.data) * a2.data,
+        "W1": e * W3.data * S_prime(z3.data) * W2.data * S_prime(z2.data) * X,
+    }
+    for w in (W3, W2, W1):
+        print(f"dJ/d{w.label} engine {w.grad:+.8f}   slide formula {slide[w.label]:+.8f}")
+        assert math.isclose(w.grad, slide[w.label], rel_tol=1e-13)
+    """),
+    md(r"""
+    ## The activation functions and their gradients
+
+    The lecture's table, *Name | Function | Gradient*. The engine's derivative (`grad`, which
+    reads the one table of primitives in `autograd_lite/primitives.py`) is plotted and checked
+    against the lecture's gradient column, written out below in NumPy, and against finite
+    differences:
+
+    | name | function | gradient |
+    |---|---|---|
+    | sigmoid | $\sigma(z) = 1/(1 + e^{-z})$ | $\sigma(z)(1 - \sigma(z))$ |
+    | tanh | $\tanh z$ | $1 - \tanh^2 z$ |
+    | ReLU | $\max(0, z)$ | $1$ for $z \ge 0$, $0$ for $z < 0$ |
+    | leaky ReLU | $\max(\alpha z, z)$, $\alpha < 1$ | $1$ for $z \ge 0$, $\alpha$ for $z < 0$ |
+
+    (At exactly $z = 0$ the lecture's table says ReLU′ = 1; so does the engine.)
+    """),
+    code(r"""
+    alpha = 0.1          # leaky ReLU's slope for z < 0 (0.01 is common; 0.1 is easier to see)
+
+    activations = {      # name: (the engine's function of a Value, the lecture's gradient)
+        "sigmoid": (lambda v: v.sigmoid(), lambda z: S_np(z) * (1 - S_np(z))),
+        "tanh": (lambda v: v.tanh(), lambda z: 1 - np.tanh(z) ** 2),
+        "ReLU": (lambda v: v.relu(), lambda z: np.where(z >= 0, 1.0, 0.0)),
+        "leaky ReLU": (lambda v: v.leaky_relu(alpha), lambda z: np.where(z >= 0, 1.0, alpha)),
+    }
+
+
+    def S_np(z):
+        return 1 / (1 + np.exp(-z))
+
+
+    z = np.linspace(-5, 5, 201)                  # includes z = 0 exactly
+    fig, (ax_f, ax_g) = plt.subplots(1, 2, figsize=(9, 3.2))
+    for name, (function, lecture_gradient) in activations.items():
+        values = np.array([function(Value(t)).data for t in z])
+        slopes = np.array([grad(function)(t) for t in z])     # the engine's derivative
+        assert np.allclose(slopes, lecture_gradient(z), rtol=1e-12, atol=1e-15), name
+        # Finite differences, away from the kink at 0 of (leaky) ReLU.
+        h = 1e-6
+        away = np.abs(z) > 1e-3
+        numeric = np.array([(function(Value(t + h)).data - function(Value(t - h)).data) / (2 * h)
+                            for t in z[away]])
+        assert np.allclose(slopes[away], numeric, atol=1e-8), name
+        ax_f.plot(z, values, label=name)
+        ax_g.plot(z, slopes, label=name)
+    ax_f.set(title="activation f(z)", xlabel="z", ylim=(-1.5, 3))
+    ax_g.set(title="gradient f′(z), from the engine", xlabel="z")
+    ax_g.axhline(0.25, color="gray", ls=":", lw=1)
+    ax_g.legend(fontsize=8);
+    """),
+    md(r"""
+    ## $\sigma'(z) \le 0.25$
+
+    SymPy, independently of the engine: $\sigma'(z) = e^{-z}/(1 + e^{-z})^2$ (the quotient rule)
+    equals $\sigma(1 - \sigma)$, has its only critical point at $z = 0$, and is $1/4$ there. The
+    engine's largest $\sigma'$ on a fine grid is the same $0.25$.
+    """),
+    code(r"""
+    import sympy as sp
+
+    zs = sp.symbols("z", real=True)
+    sig = 1 / (1 + sp.exp(-zs))
+    d_sig = sp.diff(sig, zs)
+    assert sp.simplify(d_sig - sig * (1 - sig)) == 0
+    critical = sp.solve(sp.diff(sp.simplify(d_sig), zs), zs)
+    print("sigma'(z) =", sp.simplify(d_sig), "  critical points:", critical,
+          "  sigma'(0) =", d_sig.subs(zs, 0))
+    assert critical == [0] and d_sig.subs(zs, 0) == sp.Rational(1, 4)
+
+    grid = np.linspace(-10, 10, 2001)
+    engine_slopes = [grad(lambda v: v.sigmoid())(t) for t in grid]
+    best = int(np.argmax(engine_slopes))
+    print(f"largest sigma' on the grid: {engine_slopes[best]} at z = {grid[best]}")
+    assert max(engine_slopes) == 0.25
+    # tanh' = 1 - tanh^2 reaches 1 (at 0): four times sigmoid's best.
+    assert grad(lambda v: v.tanh())(0.0) == 1.0
+    """),
+    md(r"""
+    ## Vanishing gradients along a chain
+
+    In $\partial J / \partial W^{(1)}$ every layer contributes a factor $W_k\, \sigma'(z^{(k)})$.
+    For a chain one unit wide, $x \to$ (weight $w_1$) $\to f \to$ (weight $w_2$) $\to f \to \cdots$,
+    the gradient at the **first** weight is
+
+    $$\frac{\partial\, \text{out}}{\partial w_1} = x \prod_{k=1}^{L} f'(z_k) \prod_{k=2}^{L} w_k,
+    \qquad |\cdot| \le |x| \prod_{k \ge 2} |w_k| \cdot 0.25^{L} \ \text{for the sigmoid.}$$
+
+    The engine builds the chain and runs backward; NumPy multiplies the lecture's factors.
+    """),
+    code(r"""
+    def chain(f, weights, x=1.0):
+        # out of the one-unit-wide chain, and the first weight's Value
+        w = [Value(wk, f"w{k + 1}") for k, wk in enumerate(weights)]
+        a = Value(x, "x")
+        for wk in w:
+            a = f(wk * a)
+        return a, w[0]
+
+
+    def first_weight_gradient_by_formula(gradient, weights, x=1.0):
+        # x * prod f'(z_k) * prod_{k>=2} w_k, with z_k recomputed from the forward rule
+        functions = {"sigmoid": S_np, "tanh": np.tanh, "ReLU": lambda z: np.maximum(z, 0),
+                     "leaky ReLU": lambda z: np.where(z >= 0, z, alpha * z)}
+        a, product = x, x
+        for k, wk in enumerate(weights):
+            zk = wk * a
+            a = functions[gradient](zk)
+            product *= activations[gradient][1](zk) * (wk if k > 0 else 1.0)
+        return float(product)
+
+
+    rng = np.random.default_rng(4)
+    depth = 12
+    weights = rng.uniform(0.5, 1.5, size=depth)      # change: depth, the weights' range
+    for name, (f, _) in activations.items():
+        out, w1 = chain(f, weights)
+        out.backward()
+        by_formula = first_weight_gradient_by_formula(name, weights)
+        print(f"{name:>10}: d out/d w1 = {w1.grad:.3e}  (product of the lecture's factors "
+              f"{by_formula:.3e})")
+        assert math.isclose(w1.grad, by_formula, rel_tol=1e-12)
+    bound = np.prod(weights[1:]) * 0.25 ** depth
+    out, w1 = chain(activations["sigmoid"][0], weights)
+    out.backward()
+    assert abs(w1.grad) <= bound
+    print(f"sigmoid bound prod|w_k| * 0.25^{depth} = {bound:.3e}")
+    """),
+    md(r"""
+    ## How the first layer's gradient shrinks with depth
+
+    Now real layers: `width` units each, fully connected, weights drawn at random with the
+    usual scale ($1/\sqrt{\text{width}}$, times $\sqrt2$ for the ReLUs, so that activations keep
+    their size from layer to layer). For each depth, the size (Euclidean norm) of the
+    gradient of the sum of the last layer's outputs with respect to the *first* layer's weights;
+    the median over a few random networks. Sigmoid loses a factor of about 4 or more per layer;
+    tanh and the ReLUs keep their gradient within a couple of orders of magnitude.
+    """),
+    code(r"""
+    from autograd_lite import gradients
+
+
+    def first_layer_gradient_norm(f, relu_like, depth, width, seed):
+        rng = np.random.default_rng(seed)
+        scale = (math.sqrt(2) if relu_like else 1.0) / math.sqrt(width)
+        layer = [Value(float(t)) for t in rng.normal(size=width)]
+        first = None
+        for _ in range(depth):
+            W = [[Value(float(rng.normal(0, scale))) for _ in range(width)] for _ in range(width)]
+            first = first or [w for row in W for w in row]
+            layer = [f(sum(w * a for w, a in zip(row, layer))) for row in W]
+        g = gradients(sum(layer), first)
+        return float(np.linalg.norm(g))
+
+
+    width, seeds = 8, range(9)                   # change: width, how many random networks
+    depths = [1, 2, 4, 8, 12, 16, 24]
+    norms = {}
+    for name, (f, _) in activations.items():
+        relu_like = "ReLU" in name
+        norms[name] = [np.median([first_layer_gradient_norm(f, relu_like, d, width, s)
+                                  for s in seeds]) for d in depths]
+
+    fig, ax = plt.subplots()
+    for name, ys in norms.items():
+        ax.plot(depths, ys, "o-", label=name)
+    ax.plot(depths, [norms["sigmoid"][0] * 0.25 ** (d - 1) for d in depths], "k:",
+            label="× 0.25 per layer")
+    ax.set(yscale="log", xlabel="depth (layers)", ylabel="‖∂out/∂W_first‖ (median)",
+           title=f"gradient at the first layer, width {width}")
+    ax.legend(fontsize=8);
+    """),
+    code(r"""
+    for name, ys in norms.items():
+        print(f"{name:>10}: " + "  ".join(f"{g:.1e}" for g in ys))
+
+    shrink = {name: ys[depths.index(16)] / ys[0] for name, ys in norms.items()}
+    print({name: f"{r:.1e}" for name, r in shrink.items()})
+    # The lecture's point, measured: from 1 to 16 layers the sigmoid's first-layer gradient
+    # falls by many orders of magnitude (0.25^15 is 9e-10); the ReLUs' stays within 10^2.
+    assert shrink["sigmoid"] < 1e-6
+    assert shrink["ReLU"] > 1e-2 and shrink["leaky ReLU"] > 1e-2
+    assert all(b < a for a, b in zip(norms["sigmoid"], norms["sigmoid"][1:]))
+    """),
+    md(r"""
+    **Try:** make the sigmoid net's weights larger (`scale`) — $W_k\,\sigma'$ can exceed 1 only
+    where $\sigma'$ is far from its best, so it does not help for long; change `width`; add
+    `"tanh"` with the ReLU scale.
+    """),
+]
+
+
+NOTEBOOKS: dict[str, list[Cell]] = {
+    "03_delta_recursion_matrix.ipynb": DELTA_RECURSION,
+    "04_activations_vanishing_gradients.ipynb": ACTIVATIONS,
+}
+
+
+def make_notebook(cells: list[Cell]) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": "Python 3", "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    for kind, source in cells:
+        cell = (nbformat.v4.new_markdown_cell(source) if kind == "markdown"
+                else nbformat.v4.new_code_cell(source))
+        cell.pop("id", None)  # ids change on every build; without them the diffs stay small
+        nb.cells.append(cell)
+    nb.nbformat, nb.nbformat_minor = 4, 4  # 4.4: cell ids are optional
+    return nb
+
+
+def execute(nb: nbformat.NotebookNode) -> float:
+    """Run every cell in a fresh kernel, cwd = notebooks/; return the seconds it took."""
+    start = time.perf_counter()
+    NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name=KERNEL,
+                   resources={"metadata": {"path": str(HERE)}}).execute()
+    return time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("only", nargs="*", help="name prefixes, e.g. 03 04 (default: all)")
+    parser.add_argument("--no-execute", action="store_true", help="write without outputs")
+    args = parser.parse_args(argv)
+    for name, cells in NOTEBOOKS.items():
+        if args.only and not any(name.startswith(prefix) for prefix in args.only):
+            continue
+        nb = make_notebook(cells)
+        if not args.no_execute:
+            seconds = execute(nb)
+            print(f"{name}: executed in {seconds:.1f} s")
+        nbformat.write(nb, HERE / name)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,425 @@
+"""``draw(output)``: the computation graph as a ``graphviz.Digraph``; ``save_frames``: a flip-book.
+
+Value nodes show name, data and grad; an operation node sits between a node and its inputs,
+left to right as the forward pass runs. Options show the local derivatives on the edges
+(the primitives table's rules, as formula and number), highlight the path(s) from one node
+to the output, draw one step of a ``trace`` (the node being processed and what it sends),
+and group an ``nn`` model's nodes into one cluster per layer and neuron.
+
+``draw`` only builds DOT text, which needs no Graphviz program. Rendering (``.render()``,
+``.pipe()``, Jupyter's inline display) runs Graphviz's ``dot``; when it is missing the
+error says how to install it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import graphviz
+
+from .engine import Constant, Value, reverse_topological_order
+from .primitives import FLOAT
+from .symbolic import node_names
+from .tracing import Step, Trace, format_formula, format_number, local_formula
+from .tracing import trace as run_trace
+
+__all__ = ["DEFAULT_MAX_NODES", "HIGHLIGHT_COLOR", "Drawing", "GraphvizNotFound",
+           "draw", "neuron_groups", "save_frames"]
+
+DEFAULT_MAX_NODES = 250  # beyond this a drawing is a hairball: refuse or summarise
+
+HIGHLIGHT_COLOR = "#d62728"  # the path(s) to the highlighted node
+STEP_COLOR = "#1f77b4"  # the node a trace step processes and the contributions it sends
+STEP_FILL = "#ffe08a"
+RECEIVER_FILL = "#d6e6f7"
+PENDING_GRAD = "·"  # frames: a gradient the pass has not reached yet
+
+INSTALL_HINT = (
+    "Graphviz's `dot` program was not found on PATH, so the graph cannot be rendered. "
+    "Install Graphviz: `sudo apt-get install graphviz` (Debian/Ubuntu), "
+    "`brew install graphviz` (macOS), `conda install -c conda-forge graphviz`, or see "
+    "https://graphviz.org/download/. The drawing itself is fine: its DOT text is in "
+    "`.source` (paste it into any Graphviz viewer).")
+
+
+class GraphvizNotFound(graphviz.ExecutableNotFound):
+    """Rendering needs Graphviz's ``dot``; this says how to install it.
+
+    A subclass of ``graphviz.ExecutableNotFound``, so code catching that still works.
+    """
+
+    def __init__(self, detail: str = "") -> None:
+        RuntimeError.__init__(self, INSTALL_HINT + (f" ({detail})" if detail else ""))
+
+
+class Drawing(graphviz.Digraph):
+    """A ``graphviz.Digraph`` whose rendering explains a missing ``dot`` program."""
+
+    def pipe(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().pipe(*args, **kwargs)
+        except graphviz.ExecutableNotFound as exc:
+            if isinstance(exc, GraphvizNotFound):
+                raise
+            raise GraphvizNotFound(str(exc)) from None
+
+    def render(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().render(*args, **kwargs)
+        except graphviz.ExecutableNotFound as exc:
+            if isinstance(exc, GraphvizNotFound):
+                raise
+            raise GraphvizNotFound(str(exc)) from None
+
+
+# ---------------------------------------------------------------- grouping (nn models)
+
+
+def _prefix(label: str) -> str | None:
+    """``L1.N0.w2`` -> ``L1.N0``; a label without a dot has no group."""
+    return label.rsplit(".", 1)[0] if "." in label else None
+
+
+def neuron_groups(output: Value) -> dict[Value, str]:
+    """Which neuron (or layer) each node belongs to, read from dotted labels.
+
+    ``nn`` labels a neuron's parameters ``L1.N0.w0 … L1.N0.b``, its sum ``L1.N0.z`` and its
+    output ``L1.N0.a``: a labelled node belongs to its label's prefix (``L1.N0``). An
+    unlabelled operation belongs to group G when it lies between nodes of G: the nearest
+    labelled nodes below it (its inputs' side) and above it (its users' side) share exactly
+    G. With nothing labelled above it (only the parameters are labelled), it belongs to G
+    when one of its inputs is a parameter of G and no input belongs to another group.
+    A loss computed from a neuron's output stays outside: nothing of the neuron is above it.
+    """
+    order = reverse_topological_order(output)
+    if not any("." in node.label for node in order):
+        return {}
+    own = {node: _prefix(node.label) for node in order if node.label}
+    below: dict[Value, frozenset[str]] = {}
+    for node in reversed(order):  # inputs first
+        found: set[str] = set()
+        for parent in node.parents:
+            if type(parent) is Constant:
+                continue
+            if parent.label:
+                group = own[parent]
+                if group is not None:
+                    found.add(group)
+            else:
+                found |= below[parent]
+        below[node] = frozenset(found)
+    above: dict[Value, set[str]] = {node: set() for node in order}
+    for node in order:  # output first: a node's users come before it
+        passed = ({own[node]} if own[node] is not None else set()) if node.label else above[node]
+        for parent in node.parents:
+            if type(parent) is not Constant:
+                above[parent] |= passed
+    groups: dict[Value, str] = {}
+    for node in order:
+        if node.label:
+            if own[node] is not None:
+                groups[node] = own[node]  # type: ignore[assignment]
+            continue
+        if node.primitive is None:
+            continue
+        if above[node]:
+            shared = below[node] & above[node]
+            if len(shared) == 1:
+                groups[node] = next(iter(shared))
+            continue
+        parents = [p for p in node.parents if type(p) is not Constant]
+        parameter_groups = {own[p] for p in parents
+                            if p.primitive is None and p.label and own[p] is not None}
+        if len(parameter_groups) == 1 and below[node] <= parameter_groups:
+            groups[node] = next(iter(parameter_groups))  # type: ignore[arg-type]
+    return groups
+
+
+# ---------------------------------------------------------------- draw()
+
+
+def _escape_record(text: str) -> str:
+    """Text inside a Graphviz record label: braces, bars, angle brackets are syntax there."""
+    return re.sub(r'([{}|<>"\\])', r"\\\1", text)
+
+
+def _resolve(target: Value | str, names: dict[Value, str], what: str,
+             output_name: str) -> Value:
+    if isinstance(target, Value):
+        if target not in names:
+            raise ValueError(f"draw: {what} {target!r} is not in the graph of {output_name}")
+        return target
+    if isinstance(target, str):
+        for node, name in names.items():
+            if name == target:
+                return node
+        known = ", ".join(sorted(names.values())[:12])
+        raise ValueError(f"draw: {what} {target!r} names no node of the graph of {output_name} "
+                         f"(names: {known}{', …' if len(names) > 12 else ''})")
+    raise TypeError(f"draw: {what} must be a Value or a node name, not {type(target).__name__}")
+
+
+def _on_paths_to(order: list[Value], targets: set[Value]) -> set[Value]:
+    """Nodes on some path from a target up to the output (the targets included)."""
+    on: set[Value] = set()
+    for node in reversed(order):  # inputs first
+        if node in targets or any(p in on for p in node.parents):
+            on.add(node)
+    return on
+
+
+def _nearest(order: list[Value], limit: int) -> list[Value]:
+    """The ``limit`` nodes closest to the output (breadth first): what a summary keeps."""
+    kept = [order[0]]
+    seen = {order[0]}
+    head = 0
+    while head < len(kept) and len(kept) < limit:
+        for parent in kept[head].parents:
+            if type(parent) is not Constant and parent not in seen and len(kept) < limit:
+                seen.add(parent)
+                kept.append(parent)
+        head += 1
+    return kept
+
+
+def draw(output: Value, *, show_derivatives: bool = False,
+         highlight: Value | str | Iterable[Value | str] | None = None,
+         step: Step | None = None,
+         clusters: bool | Callable[[Value], str | None] = True,
+         max_nodes: int | None = DEFAULT_MAX_NODES, summarise: bool = False,
+         decimals: int = 4, rankdir: str = "LR", title: str | None = None) -> Drawing:
+    """The computation graph of ``output`` as a ``graphviz.Digraph`` (left to right).
+
+    Each value node shows its name (label, or a generated name such as ``mul1``), data and
+    grad with ``decimals`` decimals; operation nodes sit between values; numbers written into
+    the expression are drawn as a small node at each use.
+
+    - ``show_derivatives``: label each input edge with the local derivative from the
+      primitives table, as formula and number (``ds2/dx2 = s2·(1 − s2) = 0.1982``).
+    - ``highlight``: a node (Value or name) or several; every node and edge on a path from
+      it to the output is drawn in ``HIGHLIGHT_COLOR``.
+    - ``step``: one step of ``trace(output)``: the node being processed and the
+      contributions it sends (edges labelled ``+0.09912``); gradients are shown as the pass
+      knows them after that step (``·`` where it has not arrived yet).
+    - ``clusters``: group an ``nn`` model's nodes into one box per layer and neuron, read
+      from dotted labels (see ``neuron_groups``); or a function node -> group name or None.
+    - ``max_nodes``: a graph with more value nodes is refused with a ``ValueError`` —
+      or, with ``summarise=True``, drawn as its ``max_nodes`` nodes nearest the output
+      plus one node counting the rest. ``max_nodes=None`` draws everything.
+    """
+    if not isinstance(output, Value):
+        raise TypeError(f"draw() needs a Value, not {type(output).__name__}")
+    if max_nodes is not None and (not isinstance(max_nodes, int) or max_nodes < 1):
+        raise ValueError(f"draw: max_nodes must be a positive int or None, got {max_nodes!r}")
+    order = reverse_topological_order(output)
+    names = step.trace.names if step is not None and step.trace is not None else node_names(
+        output)
+    output_name = names[output]
+
+    shown: set[Value] = set(order)
+    hidden = 0
+    if max_nodes is not None and len(order) > max_nodes:
+        if not summarise:
+            raise ValueError(
+                f"draw: the graph of {output_name} has {len(order)} value nodes, more than "
+                f"max_nodes={max_nodes}: a drawing that size is unreadable (and slow to lay "
+                f"out). Pass summarise=True to draw the {max_nodes} nodes nearest the output, "
+                f"or max_nodes=None (or a larger number) to draw everything.")
+        shown = set(_nearest(order, max_nodes))
+        hidden = len(order) - len(shown)
+
+    # Gradients to print: the nodes' .grad, or the pass's own numbers at a trace step.
+    grads: dict[Value, float] | None = None
+    if step is not None:
+        if not isinstance(step, Step) or step.trace is None:
+            raise TypeError("draw(step=...) takes a Step of a Trace: trace(output)[k]")
+        if step.trace.output is not output:
+            raise ValueError(f"draw: the step belongs to the trace of "
+                             f"{step.trace.names[step.trace.output]}, not of {output_name}")
+        grads = step.trace.grads_after(step.index)
+
+    on_path: set[Value] = set()
+    targets: list[Value] = []
+    if highlight is not None:
+        items = [highlight] if isinstance(highlight, (Value, str)) else list(highlight)
+        targets = [_resolve(item, names, "highlight", output_name) for item in items]
+        on_path = _on_paths_to(order, set(targets))
+
+    if clusters is True:
+        groups = neuron_groups(output)
+    elif clusters is False or clusters is None:
+        groups = {}
+    elif callable(clusters):
+        groups = {node: g for node in order if (g := clusters(node))}
+    else:
+        raise TypeError(f"draw: clusters must be True, False or a function, "
+                        f"not {type(clusters).__name__}")
+
+    ids = {node: f"n{i}" for i, node in enumerate(reversed(order))}
+    graph = Drawing(name=output_name, format="svg")
+    graph.attr(rankdir=rankdir)
+    graph.attr("node", fontname="Helvetica", fontsize="11")
+    graph.attr("edge", fontname="Helvetica", fontsize="9")
+    caption = title
+    if caption is None and step is not None and step.trace is not None:
+        caption = (f"step {step.index} of {len(step.trace)}: {step.name} = {step.computation} "
+                   f"passes d{output_name}/d{step.name} = {format_number(step.upstream)} "
+                   f"to its inputs")
+    if caption is None and hidden:
+        caption = (f"summary: the {len(shown)} nodes nearest {output_name}, "
+                   f"{hidden} more not drawn")
+    if caption:
+        graph.attr(label=caption, labelloc="t", fontname="Helvetica", fontsize="12")
+
+    # Statements per group, so every node is declared inside its cluster.
+    statements: dict[str | None, list[tuple[str, dict[str, str]]]] = {}
+
+    def node_stmt(node: Value, node_id: str, attrs: dict[str, str]) -> None:
+        statements.setdefault(groups.get(node), []).append((node_id, attrs))
+
+    edges: list[tuple[str, str, dict[str, str]]] = []
+    fmt = f"{{:.{decimals}f}}"
+    sent = {c.parent: c for c in step.contributions} if step is not None else {}
+    for node in reversed(order):
+        if node not in shown:
+            continue
+        node_id = ids[node]
+        if grads is None:
+            grad_text = fmt.format(node.grad)
+        else:
+            grad_text = fmt.format(grads[node]) if node in grads else PENDING_GRAD
+        label = (f"{{ {_escape_record(names[node])} | data {fmt.format(node.data)} "
+                 f"| grad {grad_text} }}")
+        attrs = {"shape": "record", "label": label}
+        if node in on_path:
+            attrs.update(color=HIGHLIGHT_COLOR, penwidth="2.5", fontcolor=HIGHLIGHT_COLOR)
+        if step is not None and node is step.node:
+            attrs.update(style="filled", fillcolor=STEP_FILL, color=STEP_COLOR, penwidth="2.5")
+        elif node in sent:
+            attrs.update(style="filled", fillcolor=RECEIVER_FILL)
+        node_stmt(node, node_id, attrs)
+
+        prim = node.primitive
+        if prim is None:
+            continue
+        op_id = f"{node_id}_op"
+        op_attrs = {"shape": "ellipse", "label": prim.op, "margin": "0.02,0.02"}
+        op_on_path = node in on_path and node not in targets
+        if op_on_path:
+            op_attrs.update(color=HIGHLIGHT_COLOR, penwidth="2.5", fontcolor=HIGHLIGHT_COLOR)
+        if step is not None and node is step.node:
+            op_attrs.update(color=STEP_COLOR, penwidth="2.5")
+        node_stmt(node, op_id, op_attrs)
+        out_edge = {"color": HIGHLIGHT_COLOR, "penwidth": "2.5"} if op_on_path else {}
+        edges.append((op_id, node_id, out_edge))
+
+        datas = [p.data for p in node.parents]
+        for position, parent in enumerate(node.parents):
+            edge: dict[str, str] = {}
+            if type(parent) is Constant:
+                const_id = f"{node_id}_c{position}"
+                node_stmt(node, const_id, {"shape": "plaintext", "fontsize": "9",
+                                           "label": format_number(parent.data)})
+                edges.append((const_id, op_id, {"color": "gray55", "arrowsize": "0.6"}))
+                continue
+            labels = []
+            if show_derivatives:
+                formula = format_formula(local_formula(node, position, names))
+                number = format_number(prim.derivatives[position](*datas, node.data, FLOAT))
+                value = number if formula == number else f"{formula} = {number}"
+                labels.append(f"d{names[node]}/d{names[parent]} = {value}")
+            if step is not None and node is step.node:
+                contribution = next(c for c in step.contributions if c.position == position)
+                labels.append(f"+{format_number(contribution.contribution)}")
+                edge.update(color=STEP_COLOR, fontcolor=STEP_COLOR, penwidth="2.5")
+            if op_on_path and parent in on_path:
+                edge.update(color=HIGHLIGHT_COLOR, penwidth="2.5")
+            if labels:
+                edge["label"] = "\n".join(labels)
+            source = ids[parent] if parent in shown else "more"
+            edges.append((source, op_id, edge))
+
+    if hidden:
+        more_leaves = sum(1 for n in order if n not in shown and n.primitive is None)
+        statements.setdefault(None, []).append(("more", {
+            "shape": "note", "style": "dashed",
+            "label": f"… {hidden} more nodes\n({more_leaves} leaves) not drawn"}))
+
+    _emit(graph, statements)
+    drawn_edges: set[tuple[str, str]] = set()
+    for tail, head, attrs in edges:
+        if tail == "more":  # one edge per operation from the summary node, not one per input
+            if (tail, head) in drawn_edges:
+                continue
+            drawn_edges.add((tail, head))
+            attrs = {"style": "dashed", "color": "gray55"}
+        graph.edge(tail, head, **attrs)
+    return graph
+
+
+def _emit(graph: graphviz.Digraph,
+          statements: dict[str | None, list[tuple[str, dict[str, str]]]]) -> None:
+    """Declare nodes, each inside nested clusters ``L1`` ⊃ ``L1.N0`` for its group."""
+    for node_id, attrs in statements.get(None, []):
+        graph.node(node_id, **attrs)
+    tree: dict[str, Any] = {}
+    for group in statements:
+        if group is None:
+            continue
+        level = tree
+        for part in group.split("."):
+            level = level.setdefault(part, {})
+
+    def add(parent: graphviz.Digraph, level: dict[str, Any], prefix: str) -> None:
+        for part, children in level.items():
+            name = f"{prefix}.{part}" if prefix else part
+            with parent.subgraph(name=f"cluster_{name}") as cluster:
+                cluster.attr(label=name, style="rounded,dashed", color="gray60",
+                             fontcolor="gray40", fontsize="10")
+                for node_id, attrs in statements.get(name, []):
+                    cluster.node(node_id, **attrs)
+                add(cluster, children, name)
+
+    add(graph, tree, "")
+
+
+# ---------------------------------------------------------------- frames
+
+
+def save_frames(output: Value | Trace, directory: str | Path, format: str = "svg",
+                **draw_options: Any) -> list[Path]:
+    """Write one image per backward step into ``directory``: the backward pass as a flip-book.
+
+    ``output`` is a Value (it is traced with ``accumulate=False``: ``.grad`` is left alone)
+    or an existing ``Trace``. Frame ``k`` is ``draw(output, step=trace[k])``: the node being
+    processed, the contributions it sends, and every gradient as the pass knows it then.
+    ``draw_options`` go to ``draw`` (``show_derivatives=True``, ``highlight=...``).
+    Returns the files written, in step order (as many as the trace has steps).
+    """
+    if format not in graphviz.FORMATS:
+        raise ValueError(f"save_frames: unknown image format {format!r} "
+                         f"(try 'svg', 'png' or 'pdf')")
+    if "step" in draw_options:
+        raise TypeError("save_frames draws every step itself: do not pass step=")
+    if isinstance(output, Trace):
+        recorded = output
+    elif isinstance(output, Value):
+        recorded = run_trace(output, accumulate=False)
+    else:
+        raise TypeError(f"save_frames() needs a Value or a Trace, not {type(output).__name__}")
+    folder = Path(directory)
+    if folder.exists() and not folder.is_dir():
+        raise NotADirectoryError(f"save_frames: {folder} exists and is not a directory")
+    folder.mkdir(parents=True, exist_ok=True)
+    width = len(str(len(recorded)))
+    paths = []
+    for step in recorded:
+        image = draw(recorded.output, step=step, **draw_options).pipe(format=format)
+        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", step.name)
+        path = folder / f"step-{step.index:0{width}d}-{safe}.{format}"
+        path.write_bytes(image)
+        paths.append(path)
+    return paths

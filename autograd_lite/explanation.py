@@ -1,0 +1,257 @@
+"""``explain(output, wrt)``: the chain rule for d output / d wrt, written as the lecture writes it.
+
+The gradient is the sum, over every path from ``wrt`` up to ``output``, of the product of
+the local derivatives along the path (Kramer: dout/dw1 = dout/ds2 · ds2/dx2 · dx2/dw1 =
+w2 · s2(1 − s2) · s1). Each local derivative is the primitives table's rule evaluated over
+SymPy symbols named after the neighbouring nodes, so sigmoid's ``out * (1 - out)`` reads
+``s2*(1 - s2)``. Nothing here writes a derivative.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .engine import Constant, Value, backprop, reverse_topological_order
+from .primitives import FLOAT
+from .symbolic import node_names, sympy_namespace, sympy_number
+from .tracing import format_formula, format_number, local_formula
+
+__all__ = ["DEFAULT_MAX_PATHS", "Explanation", "Factor", "Path", "explain"]
+
+# Paths multiply: a chain of n "diamonds" (y = a·x + b·x, repeated) has 2^n of them. Listing
+# more than this is no longer an explanation, so explain() refuses with a clear error.
+DEFAULT_MAX_PATHS = 1000
+
+
+@dataclass(frozen=True, eq=False)
+class Factor:
+    """One link of a path: d node / d parent, as a formula and as a number."""
+
+    node: Value  # the consumer (closer to the output)
+    parent: Value  # the input it is differentiated with respect to
+    position: int  # which input of node's operation
+    formula: Any  # SymPy, in node names (or in leaves when expanded)
+    value: float  # the number, from the same rule evaluated on floats
+
+    @property
+    def formula_text(self) -> str:
+        return format_formula(self.formula)
+
+
+@dataclass(frozen=True, eq=False)
+class Path:
+    """One path from ``wrt`` up to the output: its factors, output end first."""
+
+    factors: tuple[Factor, ...]
+
+    @property
+    def nodes(self) -> list[Value]:
+        """The nodes along the path from the output down to ``wrt``."""
+        if not self.factors:
+            return []
+        return [self.factors[0].node, *(factor.parent for factor in self.factors)]
+
+    @property
+    def expression(self) -> Any:
+        import sympy
+
+        return sympy.Mul(*(factor.formula for factor in self.factors))
+
+    @property
+    def value(self) -> float:
+        product = 1.0
+        for factor in self.factors:  # output end first: the engine's order of products
+            product *= factor.value
+        return product
+
+
+class Explanation:
+    """d output / d wrt as the chain rule: ``.expression``, ``.value``, ``.paths``, ``str()``."""
+
+    def __init__(self, output: Value, wrt: Value, paths: list[Path], value: float,
+                 names: dict[Value, str], expanded: bool, note: str = "") -> None:
+        import sympy
+
+        self.output = output
+        self.wrt = wrt
+        self.paths = paths
+        self.value = value  # the engine's gradient (backprop): what the formula must equal
+        self.names = names
+        self.expanded = expanded
+        self.note = note  # why the gradient is 0 when wrt is not in the graph
+        self.expression = sympy.Add(*(path.expression for path in paths))
+
+    @property
+    def output_name(self) -> str:
+        return self.names.get(self.output, self.output.label or "output")
+
+    @property
+    def wrt_name(self) -> str:
+        return self.names.get(self.wrt, self.wrt.label or "wrt")
+
+    @property
+    def path_sum(self) -> float:
+        """The sum over paths of the products of local derivatives, computed from the paths."""
+        return sum(path.value for path in self.paths)
+
+    def symbols_text(self) -> str:
+        """``w2 · s2·(1 − s2) · s1``: each path's factors in order, paths joined by +."""
+        return self._join(lambda factor: factor.formula_text, lambda path: format_formula(
+            path.expression))
+
+    def numbers_text(self) -> str:
+        """``0.5 · 0.1982 · 0.982``: the same factors as numbers (4 significant digits)."""
+        return self._join(lambda factor: format_number(factor.value),
+                          lambda path: format_number(path.value))
+
+    def _join(self, show: Any, show_trivial: Any) -> str:
+        if not self.paths:
+            return "0"
+        terms = []
+        for path in self.paths:
+            # A factor of exactly 1 (d(a + b)/da) is left out, as the lecture leaves it out.
+            shown = [show(f) for f in path.factors if f.formula != 1]
+            terms.append(" · ".join(shown) if shown else show_trivial(path))
+        if len(terms) == 1:
+            return terms[0]
+        return " + ".join(f"({term})" if " · " in term else term for term in terms)
+
+    def __str__(self) -> str:
+        head = f"d{self.output_name}/d{self.wrt_name}"
+        if self.note:
+            return f"{head} = 0   ({self.note})"
+        parts = [self.symbols_text()]
+        numbers = self.numbers_text()
+        result = format_number(self.value)
+        for text in (numbers, result):
+            if text != parts[-1]:
+                parts.append(text)
+        return f"{head} = " + " = ".join(parts)
+
+    def __repr__(self) -> str:
+        return f"<Explanation {self}>"
+
+    def _repr_latex_(self) -> str:
+        import sympy
+
+        head = rf"\frac{{d\,{self.output_name}}}{{d\,{self.wrt_name}}}"
+        return (f"${head} = {sympy.latex(self.expression)} = "
+                f"{format_number(self.value).replace('−', '-')}$")
+
+
+def _count_paths(order: list[Value]) -> dict[Value, int]:
+    """How many paths lead from each node up to the output (order: output first)."""
+    count = {order[0]: 1}
+    for node in order:
+        here = count.get(node, 0)
+        for parent in node.parents:
+            if type(parent) is not Constant:
+                count[parent] = count.get(parent, 0) + here
+    return count
+
+
+def explain(output: Value, wrt: Value, *, expand: bool = False,
+            max_paths: int = DEFAULT_MAX_PATHS) -> Explanation:
+    """The chain rule for d output / d wrt: the sum over paths of products of local derivatives.
+
+    Each local derivative is written in the names of its neighbouring nodes (labels, or
+    generated names such as ``mul1`` for unlabelled operations, as ``node_names`` gives
+    them). With ``expand=True`` every intermediate name is replaced by its expression, so
+    the formula is over the leaves only (``s2`` becomes ``1/(1 + exp(-w1*s1...))``).
+
+    A ``wrt`` the output does not depend on (not in its graph, or a Constant) gives an
+    explanation with value 0, no paths, and a note saying why. More than ``max_paths``
+    paths raise ``ValueError``: use ``gradients()`` for the number in that case.
+    """
+    if not isinstance(output, Value):
+        raise TypeError(f"explain() needs a Value as output, not {type(output).__name__}")
+    if not isinstance(wrt, Value):
+        raise TypeError(f"explain(output, wrt): wrt must be a Value in output's graph, "
+                        f"not {type(wrt).__name__}")
+    names = node_names(output)
+    order = reverse_topological_order(output)
+    if wrt not in names:
+        names = {**names, wrt: wrt.label or "wrt"}
+        why = ("a Constant: numbers written into an expression get no gradient"
+               if type(wrt) is Constant else
+               f"{names[wrt]} is not in the graph of {names[output]}: no path leads from it "
+               f"to {names[output]}")
+        return Explanation(output, wrt, [], 0.0, names, expand, note=why)
+
+    count = _count_paths(order)[wrt]
+    if count > max_paths:
+        raise ValueError(
+            f"explain: d{names[output]}/d{names[wrt]} is a sum over {count} paths, more than "
+            f"max_paths={max_paths}; a formula that long explains nothing. Pass a larger "
+            f"max_paths to list them anyway, or use gradients() for the number.")
+
+    rewrite = _leaf_expressions(order, names) if expand else None
+    factors: dict[tuple[Value, int], Factor] = {}
+
+    def factor(node: Value, position: int) -> Factor:
+        key = (node, position)
+        if key not in factors:
+            prim = node.primitive
+            assert prim is not None
+            rule = prim.derivatives[position]
+            if rewrite is None:
+                formula = local_formula(node, position, names)
+            else:
+                args = [sympy_number(p.data) if type(p) is Constant else rewrite[p]
+                        for p in node.parents]
+                formula = rule(*args, rewrite[node], sympy_namespace())
+            number = rule(*(p.data for p in node.parents), node.data, FLOAT)
+            factors[key] = Factor(node, node.parents[position], position, formula,
+                                  float(number))
+        return factors[key]
+
+    leads_to_wrt = _leads_to(order, wrt)
+    paths: list[Path] = []
+    # Depth-first from the output, iteratively (a path may be a million links long). Each
+    # partial path is a linked list (factor, rest) so that extending it costs O(1).
+    Link = tuple[Factor, Any] | None
+    stack: list[tuple[Value, Link]] = [(output, None)]
+    while stack:
+        node, link = stack.pop()
+        if node is wrt:
+            links: list[Factor] = []
+            while link is not None:
+                links.append(link[0])
+                link = link[1]
+            paths.append(Path(tuple(reversed(links))))
+            continue
+        # Push inputs right to left so that paths come out left operand first.
+        for position in reversed(range(len(node.parents))):
+            parent = node.parents[position]
+            if type(parent) is not Constant and leads_to_wrt.get(parent, False):
+                stack.append((parent, (factor(node, position), link)))
+
+    engine_gradient = backprop(output).get(wrt, 0.0)
+    return Explanation(output, wrt, paths, float(engine_gradient), names, expand)
+
+
+def _leads_to(order: list[Value], wrt: Value) -> dict[Value, bool]:
+    """For each node: does a path lead from ``wrt`` up to it (is wrt in its subgraph)?"""
+    leads: dict[Value, bool] = {}
+    for node in reversed(order):  # inputs first
+        leads[node] = node is wrt or any(
+            leads.get(parent, False) for parent in node.parents if type(parent) is not Constant)
+    return leads
+
+
+def _leaf_expressions(order: list[Value], names: dict[Value, str]) -> dict[Value, Any]:
+    """Every node as a SymPy expression over the leaves (what ``to_sympy`` computes)."""
+    import sympy
+
+    f = sympy_namespace()
+    expressions: dict[Value, Any] = {}
+    for node in reversed(order):
+        prim = node.primitive
+        if prim is None:
+            expressions[node] = sympy.Symbol(names[node])
+        else:
+            args = [sympy_number(p.data) if type(p) is Constant else expressions[p]
+                    for p in node.parents]
+            expressions[node] = prim.forward(*args, f)
+    return expressions

@@ -1,0 +1,279 @@
+"""``trace(output)``: the backward pass, one recorded step per operation, in the order it runs.
+
+Each step is what a student writes on paper when backpropagating by hand: the node being
+processed, its gradient d output / d node (the *upstream* gradient), and for each input the
+local derivative (as a number and as the table's formula written in node names), the product
+that is added to the input's gradient, and that input's gradient so far.
+
+The numbers come from the engine's own pass (``engine.backprop(..., on_step=...)``) and the
+formulas from the same table of primitives evaluated over SymPy symbols: no derivative is
+written here.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from .engine import Constant, Value, backprop
+from .symbolic import node_names, sympy_namespace, sympy_number
+
+__all__ = ["Contribution", "Step", "Trace", "format_formula", "format_number",
+           "local_formula", "trace"]
+
+
+# ---------------------------------------------------------------- shared formatting
+
+
+def format_number(number: float, digits: int = 4) -> str:
+    """A number with ``digits`` significant digits, as the slides print them (0.7275, 0.982)."""
+    if number == 0:
+        return "0"
+    text = f"{number:.{digits}g}"
+    return text.replace("-", "−") if text.startswith("-") else text
+
+
+_EXPONENT_MINUS = re.compile(r"(?<=[0-9]e)-")
+
+
+def format_formula(expression: Any) -> str:
+    """A SymPy expression as the lecture writes it: ``s2*(1 - s2)`` -> ``s2·(1 − s2)``."""
+    text = str(expression).replace("**", "^").replace("*", "·")
+    # A true minus sign, except inside a float's exponent (1.5e-5 stays as Python writes it).
+    text = _EXPONENT_MINUS.sub("\0", text).replace("-", "−").replace("\0", "-")
+    return text
+
+
+def local_formula(node: Value, position: int, names: dict[Value, str]) -> Any:
+    """d node / d node.parents[position] from the primitives table, in node names (SymPy).
+
+    Constant inputs appear as their numbers; every other input and the node itself as a
+    SymPy symbol named by ``names`` (so sigmoid's rule reads ``s2*(1 - s2)``).
+    """
+    import sympy
+
+    prim = node.primitive
+    if prim is None:
+        raise ValueError(f"{names.get(node, node.label)!r} is a leaf: it has no local derivative")
+    args = [sympy_number(p.data) if type(p) is Constant else sympy.Symbol(names[p])
+            for p in node.parents]
+    return prim.derivatives[position](*args, sympy.Symbol(names[node]), sympy_namespace())
+
+
+# ---------------------------------------------------------------- records
+
+
+@dataclass(frozen=True, eq=False)
+class Contribution:
+    """What one step sends to one input: local derivative, product added, gradient so far."""
+
+    parent: Value  # the input that receives the contribution
+    name: str  # its name in the trace (label, or a generated one such as mul1)
+    position: int  # which input of the operation it is (0 = left operand)
+    local: float  # d node / d parent, the number
+    formula: Any  # d node / d parent, the table's rule as a SymPy expression in node names
+    contribution: float  # upstream × local: what this step adds to d output / d parent
+    grad_after: float  # d output / d parent summed over the paths processed so far
+
+    @property
+    def formula_text(self) -> str:
+        return format_formula(self.formula)
+
+
+@dataclass(eq=False)
+class Step:
+    """One operation of the backward pass: ``node`` passes ``upstream`` on to its inputs."""
+
+    index: int  # 1 for the output's step, then in the order the pass runs
+    node: Value
+    name: str
+    upstream: float  # d output / d node, complete when the node is processed
+    contributions: list[Contribution]  # one per non-constant input, in input order
+    trace: Trace | None = field(default=None, repr=False)  # the pass this step belongs to
+
+    @property
+    def op(self) -> str:
+        return self.node.op
+
+    @property
+    def computation(self) -> str:
+        """How the node was computed, in names: ``w2 * s2``, ``sigmoid(x2)``."""
+        names = self.trace.names if self.trace is not None else {}
+        return describe_operation(self.node, names)
+
+    def __repr__(self) -> str:
+        sent = ", ".join(f"{c.name} += {format_number(c.contribution)}"
+                         for c in self.contributions)
+        return (f"<Step {self.index}: {self.name} = {self.computation}, upstream "
+                f"{format_number(self.upstream)}; {sent}>")
+
+
+def describe_operation(node: Value, names: dict[Value, str]) -> str:
+    """``w2 * s2`` for a binary operator, ``sigmoid(x2)`` for a function; '' for a leaf."""
+    prim = node.primitive
+    if prim is None:
+        return ""
+    inputs = [format_number(p.data) if type(p) is Constant else names.get(p, p.label or "?")
+              for p in node.parents]
+    if prim.op in ("+", "-", "*", "/", "**") and len(inputs) == 2:
+        return f"{inputs[0]} {prim.op} {inputs[1]}"
+    if prim.name == "neg":
+        return f"−{inputs[0]}"
+    return f"{prim.name}({', '.join(inputs)})"
+
+
+class Trace:
+    """The recorded backward pass of ``output``: iterate it for its ``Step``s.
+
+    ``str(trace)`` is a plain-text table, ``trace.to_markdown()`` a Markdown table for notes,
+    and in Jupyter the trace renders as an HTML table.
+    """
+
+    def __init__(self, output: Value, steps: list[Step], gradients: dict[Value, float],
+                 names: dict[Value, str]) -> None:
+        self.output = output
+        self.steps = steps
+        self.gradients = gradients  # d output / d node for every node of the graph
+        self.names = names  # node -> the name the trace uses for it
+        for step in steps:
+            step.trace = self
+
+    def __iter__(self) -> Iterator[Step]:
+        return iter(self.steps)
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def __getitem__(self, index: int) -> Step:
+        return self.steps[index]
+
+    def __repr__(self) -> str:
+        return (f"<Trace of {self.names[self.output]} = {format_number(self.output.data)}: "
+                f"{len(self.steps)} steps>")
+
+    def step_of(self, node: Value | str) -> Step:
+        """The step that processed ``node`` (a Value or its name in the trace)."""
+        for step in self.steps:
+            if step.node is node or step.name == node:
+                return step
+        what = node if isinstance(node, str) else self.names.get(node, repr(node))
+        raise KeyError(f"no step of this trace processes {what!r} (leaves have no step: they "
+                       f"only receive gradients)")
+
+    def grads_after(self, index: int) -> dict[Value, float]:
+        """d output / d node as the pass knows it after step ``index`` (0: only the output).
+
+        Nodes the pass has not reached yet are missing. The flip-book frames draw this.
+        """
+        if not 0 <= index <= len(self.steps):
+            raise IndexError(f"step index {index} out of range 0..{len(self.steps)}")
+        known: dict[Value, float] = {self.output: 1.0}
+        for step in self.steps[:index]:
+            for c in step.contributions:
+                known[c.parent] = c.grad_after
+        return known
+
+    # ------------------------------------------------------------ tables
+
+    _HEADER = ("step", "node", "computed as", "upstream d{o}/d node", "input",
+               "local derivative", "added = upstream × local", "d{o}/d input so far")
+
+    def _rows(self) -> list[tuple[str, ...]]:
+        rows = []
+        for step in self.steps:
+            first = (str(step.index), f"{step.name} = {format_number(step.node.data)}",
+                     step.computation, format_number(step.upstream))
+            if not step.contributions:  # every input a constant: nothing to pass on
+                rows.append((*first, "—", "(constant inputs only)", "", ""))
+            for k, c in enumerate(step.contributions):
+                lead = first if k == 0 else ("", "", "", "")
+                local = (format_number(c.local) if c.formula_text == format_number(c.local)
+                         else f"{c.formula_text} = {format_number(c.local)}")
+                rows.append((*lead, c.name, local, format_number(c.contribution),
+                             format_number(c.grad_after)))
+        return rows
+
+    def _header(self) -> tuple[str, ...]:
+        o = self.names[self.output]
+        return tuple(h.format(o=o) for h in self._HEADER)
+
+    def _title(self) -> str:
+        name = self.names[self.output]
+        return (f"Backward pass of {name} = {format_number(self.output.data)}: "
+                f"{len(self.steps)} steps, output first (reverse topological order)")
+
+    def __str__(self) -> str:
+        header = self._header()
+        rows = self._rows()
+        widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
+
+        def line(cells: tuple[str, ...]) -> str:
+            return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths)).rstrip()
+
+        rule = "  ".join("-" * width for width in widths)
+        return "\n".join([self._title(), line(header), rule, *(line(r) for r in rows)])
+
+    def to_markdown(self) -> str:
+        """The table as Markdown (for lecture notes): one row per input of each step."""
+
+        def cell(text: str) -> str:
+            return text.replace("|", "\\|")
+
+        header = self._header()
+        lines = [f"**{self._title()}**", "",
+                 "| " + " | ".join(header) + " |",
+                 "|" + "|".join("---" for _ in header) + "|"]
+        lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in self._rows()]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        header = "".join(f"<th>{html.escape(h)}</th>" for h in self._header())
+        body = []
+        for row in self._rows():
+            starts_step = row[0] != ""
+            style = ' style="border-top: 1px solid #999"' if starts_step else ""
+            cells = "".join(f"<td>{html.escape(c)}</td>" for c in row)
+            body.append(f"<tr{style}>{cells}</tr>")
+        return (f"<table><caption>{html.escape(self._title())}</caption>"
+                f"<thead><tr>{header}</tr></thead><tbody>{''.join(body)}</tbody></table>")
+
+
+# ---------------------------------------------------------------- trace()
+
+
+def trace(output: Value, *, accumulate: bool = True) -> Trace:
+    """Run the backward pass of ``output`` and record every step, output first.
+
+    Like ``output.backward()``, this adds d output / d node into every node's ``.grad``
+    (so a ``draw`` afterwards shows the gradients, and tracing twice doubles them);
+    pass ``accumulate=False`` to leave ``.grad`` alone. The numbers recorded in the steps
+    are this pass's own, whatever ``.grad`` held before. Leaves have no step: they only
+    receive contributions. Constant inputs (numbers written into the expression) get no
+    gradient, so no contribution is recorded for them.
+    """
+    if not isinstance(output, Value):
+        raise TypeError(f"trace() needs a Value, not {type(output).__name__}")
+    names = node_names(output)
+    steps: list[Step] = []
+
+    def record(node: Value, upstream: Any, contributions: list[Any]) -> None:
+        parents = node.parents
+        positions = iter(i for i, p in enumerate(parents) if type(p) is not Constant)
+        recorded = []
+        for (parent, local, added, after), position in zip(contributions, positions):
+            assert parents[position] is parent  # backprop reports inputs in order
+            recorded.append(Contribution(
+                parent=parent, name=names[parent], position=position, local=float(local),
+                formula=local_formula(node, position, names), contribution=float(added),
+                grad_after=float(after)))
+        steps.append(Step(index=len(steps) + 1, node=node, name=names[node],
+                          upstream=float(upstream), contributions=recorded))
+
+    gradients = backprop(output, on_step=record)
+    if accumulate:
+        for node, gradient in gradients.items():
+            node.grad += gradient
+    return Trace(output, steps, {node: float(g) for node, g in gradients.items()}, names)

@@ -29,6 +29,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from .engine import Constant, Value, apply
 from .primitives import PRIMITIVES
@@ -106,6 +107,7 @@ class Assignment:
     source: str  # the statement's text, for messages
     line: int
     column: int  # 1-based
+    code: tuple[Instruction, ...] = ()  # the expression as postfix instructions
 
 
 @dataclass(frozen=True)
@@ -119,8 +121,12 @@ class GraphProgram:
     unused: tuple[str, ...]  # assigned names the output does not depend on
     indents: tuple[int, ...] = ()  # blanks stripped from each line (for columns in messages)
 
-    def evaluate(self, values: Mapping[str, float]) -> EvaluatedGraph:
-        """Build the graph with the engine; ``values`` must give every input, and only those."""
+    def evaluate(self, values: Mapping[str, float | Value]) -> EvaluatedGraph:
+        """Build the graph with the engine; ``values`` must give every input, and only those.
+
+        A number becomes a new leaf labelled with its name; a ``Value`` is used as the leaf
+        itself, so that a weight can be trained across many evaluations.
+        """
         return _evaluate(self, values)
 
 
@@ -266,14 +272,16 @@ class _Checker:
                                   "side of '=' must be a single name")
             self.check_name(target, assigned=True)
             self.expression(statement.value)
-            return Assignment(target.id, statement.value, source, line, column)
+            return Assignment(target.id, statement.value, source, line, column,
+                              _instructions(statement.value))
         if isinstance(statement, ast.Expr):
             self.expression(statement.value)
             if not is_last:
                 raise self.reject(statement, f"the expression {self.piece(statement)} is not "
                                   "assigned to a name; only the last statement may be a "
                                   "bare expression (the output)")
-            return Assignment(None, statement.value, source, line, column)
+            return Assignment(None, statement.value, source, line, column,
+                              _instructions(statement.value))
         what = _STATEMENT_NAMES.get(type(statement), f"a {type(statement).__name__} statement")
         raise self.reject(statement, f"{what} is not allowed ({self.piece(statement)}); "
                           "a graph is a list of 'name = expression' assignments")
@@ -507,12 +515,12 @@ def _value_number(name: str, number: str, source: str) -> float:
 # ---------------------------------------------------------------- evaluation
 
 
-def evaluate_graph(text: str, values: Mapping[str, float]) -> EvaluatedGraph:
+def evaluate_graph(text: str, values: Mapping[str, float | Value]) -> EvaluatedGraph:
     """Parse ``text`` and build it with the engine: ``parse_graph(text).evaluate(values)``."""
     return parse_graph(text).evaluate(values)
 
 
-def _check_values(program: GraphProgram, values: Mapping[str, float]) -> None:
+def _check_values(program: GraphProgram, values: Mapping[str, float | Value]) -> None:
     missing = [name for name in program.inputs if name not in values]
     if missing:
         given = ",".join(f"{name}=..." for name in missing)
@@ -529,11 +537,17 @@ def _check_values(program: GraphProgram, values: Mapping[str, float]) -> None:
                              f"{', '.join(program.inputs) or '(none)'}")
 
 
-def _evaluate(program: GraphProgram, values: Mapping[str, float]) -> EvaluatedGraph:
+def _evaluate(program: GraphProgram, values: Mapping[str, float | Value]) -> EvaluatedGraph:
     _check_values(program, values)
     inputs: dict[str, Value] = {}
     for name in program.inputs:
         number = values[name]
+        if isinstance(number, Value):
+            # A Value the caller keeps (a weight being trained): used as the leaf itself.
+            if not number.label:
+                number.label = name
+            inputs[name] = number
+            continue
         if isinstance(number, bool) or not isinstance(number, (int, float)) \
                 or not math.isfinite(number):
             raise GraphError(f"the value of {name!r} must be a finite number, got {number!r}")
@@ -541,56 +555,60 @@ def _evaluate(program: GraphProgram, values: Mapping[str, float]) -> EvaluatedGr
     nodes: dict[str, Value] = dict(inputs)
     output: Value | None = None
     for assignment in program.assignments:
-        result = _evaluate_expression(assignment.expression, nodes, program)
+        result = _run(assignment.code, nodes, program)
         name = assignment.target or (program.output or None)
+        if name is not None and type(result) is not Constant:
+            # (Numbers are shared cached leaves: labelling one would rename it everywhere.)
+            if assignment.code[-1][0] is _PUSH_NAME:
+                # "y = x" makes its own node (identity), so that x keeps its name.
+                result = apply(_IDENTITY, result)
+            result.label = name
         if name is not None:
-            result = _name_node(result, name, nodes)
             nodes[name] = result
         output = result
     assert output is not None
     return EvaluatedGraph(program, output, nodes, inputs)
 
 
-def _name_node(result: Value, name: str, nodes: dict[str, Value]) -> Value:
-    if type(result) is Constant:
-        # Numbers are shared cached leaves: labelling one would rename it everywhere.
-        return result
-    if any(result is node for node in nodes.values()):
-        # "y = x" makes its own node (identity), so that x keeps its name.
-        result = apply(PRIMITIVES["identity"], result)
-    result.label = name
-    return result
+# ---------------------------------------------------------------- instructions
+# Each checked expression is turned once into postfix instructions (push a named node,
+# push a number, apply a primitive to the last k results): plain data that _run walks
+# with a stack. Evaluating a graph many times (training in the demo) then costs little
+# more than calling the engine directly.
+
+_PUSH_NAME = "name"
+_PUSH_NUMBER = "number"
+_APPLY = "apply"
+_IDENTITY = PRIMITIVES["identity"]
+Instruction = tuple[str, Any, int, "ast.AST | None"]  # (kind, name|number|primitive, k, node)
 
 
-def _evaluate_expression(root: ast.expr, nodes: Mapping[str, Value],
-                         program: GraphProgram) -> Value:
-    """Post-order walk with an explicit stack, calling the engine for every operation."""
-    results: list[Value | float] = []
+def _instructions(root: ast.expr) -> tuple[Instruction, ...]:
+    """Postfix code for a checked expression (iterative: no recursion on long chains)."""
+    code: list[Instruction] = []
     stack: list[tuple[ast.AST, bool]] = [(root, False)]
     while stack:
         node, children_done = stack.pop()
         if isinstance(node, ast.Name):
-            results.append(nodes[node.id])
+            code.append((_PUSH_NAME, node.id, 0, node))
         elif isinstance(node, ast.Constant):
-            results.append(float(node.value))
+            code.append((_PUSH_NUMBER, float(node.value), 0, node))
+        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.UAdd):
+            stack.append((node.operand, False))  # +x is x
         elif not children_done:
             stack.append((node, True))
             stack += [(child, False) for child in reversed(_operands(node))]
+        elif isinstance(node, ast.BinOp):
+            code.append((_APPLY, PRIMITIVES[_BINARY_PRIMITIVES[type(node.op)]], 2, node))
+        elif isinstance(node, ast.UnaryOp):
+            code.append((_APPLY, PRIMITIVES["neg"], 1, node))
         else:
-            count = len(_operands(node))
-            operands = results[len(results) - count:]
-            del results[len(results) - count:]
-            try:
-                results.append(_apply(node, operands))
-            except (ArithmeticError, ValueError) as exc:
-                # The engine's message names the operation and its operands; add where.
-                line = getattr(node, "lineno", 1)
-                column = getattr(node, "col_offset", 0) + 1 + program.indents[line - 1]
-                piece = _quote(ast.get_source_segment(program.text, node) or "")
-                raise GraphError(f"{_where(line, column, program.text)}: {exc} "
-                                 f"(in {piece})") from None
-    (result,) = results
-    return result if isinstance(result, Value) else apply(PRIMITIVES["identity"], result)
+            assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            prim = PRIMITIVES[node.func.id]
+            if node.func.id == "leaky_relu" and len(_operands(node)) == 1:
+                code.append((_PUSH_NUMBER, DEFAULT_LEAKY_ALPHA, 0, None))
+            code.append((_APPLY, prim, prim.arity, node))
+    return tuple(code)
 
 
 def _operands(node: ast.AST) -> list[ast.expr]:
@@ -602,15 +620,31 @@ def _operands(node: ast.AST) -> list[ast.expr]:
     return [*node.args, *(k.value for k in node.keywords)]
 
 
-def _apply(node: ast.AST, operands: list[Value | float]) -> Value | float:
-    if isinstance(node, ast.BinOp):
-        return apply(PRIMITIVES[_BINARY_PRIMITIVES[type(node.op)]], *operands)
-    if isinstance(node, ast.UnaryOp):
-        if isinstance(node.op, ast.UAdd):
-            return operands[0]
-        return apply(PRIMITIVES["neg"], *operands)
-    assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-    name = node.func.id
-    if name == "leaky_relu" and len(operands) == 1:
-        operands = [*operands, DEFAULT_LEAKY_ALPHA]
-    return apply(PRIMITIVES[name], *operands)
+def _run(code: tuple[Instruction, ...], nodes: Mapping[str, Value],
+         program: GraphProgram) -> Value:
+    """Evaluate postfix code, calling the engine for every operation."""
+    results: list[Any] = []
+    push = results.append
+    for kind, argument, count, node in code:
+        if kind is _APPLY:
+            operands = results[-count:]
+            del results[-count:]
+            try:
+                push(apply(argument, *operands))
+            except (ArithmeticError, ValueError) as exc:
+                raise _evaluation_error(exc, node, program) from None
+        elif kind is _PUSH_NAME:
+            push(nodes[argument])
+        else:
+            push(argument)
+    (result,) = results
+    # A bare number ("c = 2") becomes a Constant leaf of its own.
+    return result if isinstance(result, Value) else apply(_IDENTITY, result)
+
+
+def _evaluation_error(exc: Exception, node: ast.AST | None, program: GraphProgram) -> GraphError:
+    # The engine's message names the operation and its operands; add where it is written.
+    line = getattr(node, "lineno", 1)
+    column = getattr(node, "col_offset", 0) + 1 + program.indents[line - 1]
+    piece = _quote(ast.get_source_segment(program.text, node) or "") if node else "''"
+    return GraphError(f"{_where(line, column, program.text)}: {exc} (in {piece})")

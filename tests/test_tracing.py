@@ -20,7 +20,7 @@ SLIDE = {"s0": 2.0, "w0": 2.0, "w1": 1.0, "w2": 0.5, "x1": 4.0, "s1": 0.982, "x2
          "s2": 0.7275, "out": 0.3638}
 
 
-def S(x):
+def S(x):  # noqa: N802 - the slide calls it S
     """The slide's sigmoid, S(x) = 1 / (1 + e^-x)."""
     return 1 / (1 + math.exp(-x))
 

@@ -143,7 +143,8 @@ class EvaluatedGraph:
         """The node called ``name``, or a GraphError listing the names there are."""
         if name in self.nodes:
             return self.nodes[name]
-        raise GraphError(f"the graph has no node named {name!r}{_suggest(name, self.nodes)}")
+        raise GraphError(f"the graph has no node named {name!r}{_suggest(name, self.nodes)}; "
+                         f"its nodes are {', '.join(self.nodes)}")
 
 
 # ---------------------------------------------------------------- parsing

@@ -1,0 +1,780 @@
+"""The command line `autograd-lite demo | trace | explain | draw` (or `python -m autograd_lite`).
+
+    autograd-lite trace "x1 = w0*s0; s1 = sigmoid(x1); out = w1*s1" --at s0=2,w0=2,w1=1
+
+Exit status: 0 on success; 2 on a usage or input error (a bad graph, a missing value, a
+domain error such as log of 0, an overflow), with a one-line message on stderr and no
+traceback; 1 on an internal error (a bug: please report it). Set the environment variable
+``AUTOGRAD_LITE_TRACEBACK=1`` to see the traceback of an internal error.
+
+The graph text is parsed by ``graph_language`` (Python's ``ast`` and a whitelist); nothing
+the user writes is evaluated as Python.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import traceback
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
+
+from . import __version__
+from .engine import Value
+from .graph_language import (
+    FUNCTIONS,
+    MAX_TEXT_LENGTH,
+    EvaluatedGraph,
+    GraphError,
+    GraphProgram,
+    parse_graph,
+    parse_values,
+)
+
+__all__ = ["KRAMER_GRAPH", "KRAMER_ROWS", "KRAMER_VALUES", "main"]
+
+PROG = "autograd-lite"
+
+# The Kramer lecture's network, in the graph language, and the slide's first guess.
+KRAMER_GRAPH = "x1 = w0*s0; s1 = sigmoid(x1); x2 = w1*s1; s2 = sigmoid(x2); out = w2*s2"
+KRAMER_VALUES = {"s0": 2.0, "w0": 2.0, "w1": 1.0, "w2": 0.5}
+KRAMER_TARGET = 0.7
+# Slide "Forward propagation", as printed there.
+KRAMER_SLIDE_FORWARD = {"x1": "4", "s1": "0.982", "x2": "0.982", "s2": "0.7275", "out": "0.3638"}
+# Slides "How does a change in weight impact output?": the three formulas, as written there.
+KRAMER_SLIDE_FORMULAS = {
+    "w2": "s2",
+    "w1": "w2*s2*(1 - s2)*s1",
+    "w0": "w2*s2*(1 - s2)*w1*s1*(1 - s1)*s0",
+}
+# The data table of the slide "The challenge": (s0, out). "What weights produced these data?"
+KRAMER_ROWS: tuple[tuple[float, float], ...] = (
+    (0.32625098, 0.71507894),
+    (-0.65595776, 1.0065779),
+    (-0.9664146, 1.09676408),
+    (1.53148642, 0.48558244),
+    (-1.07312405, 1.12584863),
+    (1.32680081, 0.51212226),
+)
+
+# Image formats the draw command writes, by file extension; .dot/.gv is the DOT text itself.
+IMAGE_FORMATS = ("svg", "png", "pdf", "jpg", "jpeg", "gif")
+DOT_FORMATS = ("dot", "gv")
+
+GRAPH_HELP = f"""\
+The graph language:
+  one or more assignments separated by ';' or newlines; each target becomes a node's
+  label and the last statement is the output (a bare expression there is called 'out').
+  Names that are read but never assigned are the inputs: give each a number with --at
+  (or -f). Allowed: names, numbers, + - * / **, unary -, parentheses, and the functions
+  {', '.join(sorted(FUNCTIONS))}
+  (leaky_relu(x) has slope 0.01 below 0; leaky_relu(x, alpha) sets it).
+  Anything else (attributes, indexing, strings, lambda, imports ...) is rejected: the
+  text is parsed with a whitelist, never run as Python. GRAPH '-' reads it from stdin.
+"""
+
+EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A usage or input error: reported as one line on stderr, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but errors raise UsageError instead of printing usage and exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+# ---------------------------------------------------------------- entry point
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
+    _tolerate_narrow_terminals()
+    parser = build_parser()
+    try:
+        args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+        if args.command is None:
+            raise UsageError(f"no command given: choose demo, trace, explain or draw "
+                             f"(see '{PROG} --help')")
+        return int(args.run(args))
+    except SystemExit as exc:  # --help and --version exit through argparse
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    except (UsageError, GraphError) as exc:
+        _error_line(str(exc))
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        _error_line("interrupted")
+        return 130
+    except BrokenPipeError:
+        # The reader went away (`| head`): not an error of ours; silence the flush at exit.
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives until the process exits
+        return EXIT_OK
+    except Exception as exc:  # a bug: say so, exit 1
+        if os.environ.get("AUTOGRAD_LITE_TRACEBACK"):
+            traceback.print_exc()
+        _error_line(f"internal error: {type(exc).__name__}: {exc} (this is a bug in "
+                    "autograd-lite; set AUTOGRAD_LITE_TRACEBACK=1 for the traceback)")
+        return EXIT_INTERNAL
+
+
+def _error_line(message: str) -> None:
+    one_line = " ".join(message.split())
+    print(f"{PROG}: error: {one_line}", file=sys.stderr)
+
+
+def _tolerate_narrow_terminals() -> None:
+    # Formulas use ·, −, ½. On a terminal that cannot show them, print '?' rather than fail.
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+        if encoding != "utf8" and hasattr(stream, "reconfigure"):
+            with suppress(ValueError, OSError):  # a detached stream: leave it alone
+                stream.reconfigure(errors="replace")
+
+
+# ---------------------------------------------------------------- the parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``autograd-lite`` argument parser, with every subcommand and its help."""
+    formatter = argparse.RawDescriptionHelpFormatter
+    parser = _Parser(
+        prog=PROG, formatter_class=formatter,
+        description="autograd_lite: see every chain-rule step of backpropagation on a graph "
+                    "you write as assignments.",
+        epilog=GRAPH_HELP + f"""
+Examples:
+  {PROG} demo
+  {PROG} trace "{KRAMER_GRAPH}" --at s0=2,w0=2,w1=1,w2=0.5
+  {PROG} explain "{KRAMER_GRAPH}" --at s0=2,w0=2,w1=1,w2=0.5 --wrt w1
+  {PROG} draw "{KRAMER_GRAPH}" --at s0=2,w0=2,w1=1,w2=0.5 -o graph.svg --highlight w0
+
+Exit status: 0 ok, 2 usage or input error (one line on stderr), 1 internal error.""")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    graph_options = _Parser(add_help=False)
+    graph_options.add_argument(
+        "graph", metavar="GRAPH",
+        help="the graph as assignments, e.g. \"x1 = w0*s0; out = sigmoid(x1)\" ('-': stdin)")
+    graph_options.add_argument(
+        "--at", metavar="NAME=VALUE,...", action="append", default=[],
+        help="numbers for the graph's inputs, e.g. --at s0=2,w0=2 (repeatable; wins over -f)")
+    graph_options.add_argument(
+        "-f", "--values-file", metavar="FILE", type=Path,
+        help="read the inputs' numbers from FILE: name=value items separated by commas or "
+             "newlines ('#' starts a comment), or a JSON object {\"s0\": 2, ...}")
+
+    demo = commands.add_parser(
+        "demo", formatter_class=formatter,
+        help="the Kramer lecture end to end: forward, trace, formulas, graph, training",
+        description="Mark Kramer's backpropagation lecture, end to end, with the slides' "
+                    "numbers: forward propagation, the backward pass step by step, the "
+                    "three chain-rule formulas checked against the graph, the graph drawn "
+                    "to a file, then gradient descent on the slide's six data rows to "
+                    "answer its question: what weights (w0 w1 w2) produced these data?",
+        epilog=f"Example:\n  {PROG} demo -o kramer.svg")
+    demo.add_argument("-o", "--output", metavar="FILE", type=Path, default=Path("kramer.svg"),
+                      help="where to write the graph drawing (default: kramer.svg; without "
+                           "Graphviz's dot, the .dot file is written instead)")
+    demo.add_argument("--epochs", type=_positive_int, default=3000,
+                      help="gradient-descent epochs over the six rows (default: 3000)")
+    demo.add_argument("--lr", type=_positive_float, default=1.0,
+                      help="learning rate α (default: 1.0)")
+    demo.add_argument("--momentum", type=_momentum, default=0.9,
+                      help="momentum μ in [0, 1): velocity = μ·velocity − α·dC/dw "
+                           "(default: 0.9; 0 is the slides' plain w ← w − α·dC/dw)")
+    demo.add_argument("--no-progress", action="store_true",
+                      help="do not show the progress bar (it goes to stderr)")
+    demo.set_defaults(run=run_demo)
+
+    trace = commands.add_parser(
+        "trace", parents=[graph_options], formatter_class=formatter,
+        help="the backward pass as a table, one row per chain-rule step",
+        description="Evaluate GRAPH at the given inputs and print the forward values, "
+                    "then the backward pass step by step (each node's upstream gradient, "
+                    "each local derivative as formula and number, what is added to each "
+                    "input), then the gradient of the output with respect to every input.",
+        epilog=GRAPH_HELP + f"""
+Example:
+  {PROG} trace "{KRAMER_GRAPH}" --at s0=2,w0=2,w1=1,w2=0.5""")
+    trace.add_argument("--json", action="store_true",
+                       help="print machine-readable JSON instead of the table")
+    trace.set_defaults(run=run_trace)
+
+    explain = commands.add_parser(
+        "explain", parents=[graph_options], formatter_class=formatter,
+        help="the chain-rule formula for d output / d NAME, with numbers",
+        description="The chain rule for d output / d NAME as the lecture writes it: the sum "
+                    "over every path of the product of local derivatives, in the nodes' "
+                    "names, then as numbers, then the result (equal to the engine's "
+                    "gradient).",
+        epilog=GRAPH_HELP + f"""
+Example:
+  {PROG} explain "{KRAMER_GRAPH}" --at s0=2,w0=2,w1=1,w2=0.5 --wrt w1
+  prints  dout/dw1 = w2 · s2·(1 − s2) · s1 = 0.5 · 0.1982 · 0.982 = 0.09734""")
+    explain.add_argument("--wrt", metavar="NAME", action="append", default=[],
+                         help="the node to differentiate with respect to (repeatable, or "
+                              "comma-separated; default: every input)")
+    explain.add_argument("--expand", action="store_true",
+                         help="write the formula over the inputs only (replace every "
+                              "intermediate name by its expression)")
+    explain.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    explain.set_defaults(run=run_explain)
+
+    draw = commands.add_parser(
+        "draw", parents=[graph_options], formatter_class=formatter,
+        help="draw the graph (data and grad on every node) to an image file",
+        description="Draw GRAPH with the data and gradient of every node (after the "
+                    "backward pass of the output) to the file given with -o; the format "
+                    "comes from its extension: " + ", ".join(IMAGE_FORMATS + DOT_FORMATS)
+                    + ". Rendering needs Graphviz's dot program; without it the DOT text "
+                    "is written to a .dot file next to it, with a note on installing "
+                    "Graphviz.",
+        epilog=GRAPH_HELP + f"""
+Examples:
+  {PROG} draw "{KRAMER_GRAPH}" --at s0=2,w0=2,w1=1,w2=0.5 -o graph.svg --highlight w0
+  {PROG} draw "{KRAMER_GRAPH}" --at s0=2,w0=2,w1=1,w2=0.5 -o graph.png --frames frames/""")
+    draw.add_argument("-o", "--output", metavar="FILE", type=Path, default=Path("graph.svg"),
+                      help="the image to write (default: graph.svg)")
+    draw.add_argument("--highlight", metavar="NAME", action="append", default=[],
+                      help="draw the path(s) from NAME to the output in red (repeatable)")
+    draw.add_argument("--derivatives", action="store_true",
+                      help="label every edge with its local derivative (formula = number)")
+    draw.add_argument("--frames", metavar="DIR", type=Path,
+                      help="also write one image per backward step into DIR (a flip-book)")
+    draw.set_defaults(run=run_draw)
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= number <= 1_000_000:
+        raise argparse.ArgumentTypeError(f"{text} is not between 1 and 1000000")
+    return number
+
+
+def _finite_float(text: str) -> float:
+    try:
+        number = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(number):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return number
+
+
+def _positive_float(text: str) -> float:
+    number = _finite_float(text)
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"{text} is not > 0")
+    return number
+
+
+def _momentum(text: str) -> float:
+    number = _finite_float(text)
+    if not 0 <= number < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not in [0, 1)")
+    return number
+
+
+# ---------------------------------------------------------------- shared steps
+
+
+def _read_graph_text(graph: str) -> str:
+    if graph != "-":
+        return graph
+    text = sys.stdin.read(MAX_TEXT_LENGTH + 1)
+    if len(text) > MAX_TEXT_LENGTH:
+        raise UsageError(f"the graph on stdin is longer than {MAX_TEXT_LENGTH} characters")
+    return text
+
+
+def _read_values(args: argparse.Namespace) -> dict[str, float]:
+    values: dict[str, float] = {}
+    if args.values_file is not None:
+        path: Path = args.values_file
+        try:
+            with path.open(encoding="utf-8") as handle:
+                text = handle.read(2_000_000)
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise UsageError(f"cannot read the values file {str(path)!r}: {reason}") from None
+        values.update(parse_values(text, source=f"values file {str(path)!r}"))
+    from_command_line: dict[str, float] = {}
+    for item in args.at:
+        for name, number in parse_values(item, source="--at").items():
+            if name in from_command_line:
+                raise UsageError(f"--at: {name!r} is given twice")
+            from_command_line[name] = number
+    values.update(from_command_line)  # the command line wins over the file
+    return values
+
+
+def _build(args: argparse.Namespace) -> EvaluatedGraph:
+    """Parse GRAPH, read the values, evaluate with the engine; note unused assignments."""
+    program = parse_graph(_read_graph_text(args.graph))
+    graph = program.evaluate(_read_values(args))
+    if program.unused:
+        names = ", ".join(program.unused)
+        print(f"{PROG}: note: {names} {'is' if len(program.unused) == 1 else 'are'} "
+              f"assigned but not used by the output {_output_name(graph)}", file=sys.stderr)
+    return graph
+
+
+def _output_name(graph: EvaluatedGraph) -> str:
+    return graph.program.output or graph.output.label or "the output"
+
+
+def _require_graph_output(graph: EvaluatedGraph) -> Value:
+    output = graph.output
+    if not output.parents and output.primitive is None:
+        raise GraphError(f"the output {_output_name(graph)} = {output.data!r} is a number or an "
+                         "input itself: it has no backward pass to show")
+    return output
+
+
+@contextmanager
+def _backward_errors(what: str) -> Iterator[None]:
+    """Domain errors of the backward pass (sqrt′(0) ...) and too-big graphs are input errors."""
+    try:
+        yield
+    except (ArithmeticError, ValueError) as exc:
+        if isinstance(exc, GraphError):
+            raise
+        message = str(exc)
+        # The engine's backward errors already say "backward: ..."; do not say it twice.
+        raise GraphError(message if message.startswith(("backward", "explain", "draw"))
+                         else f"{what}: {message}") from None
+
+
+def _check_finite(gradients: dict[str, float], output_name: str) -> None:
+    for name, gradient in gradients.items():
+        if not math.isfinite(gradient):
+            raise GraphError(f"d{output_name}/d{name} overflowed ({gradient!r}): the gradient "
+                             "is too large for a float at these inputs")
+
+
+def _number(value: float) -> str:
+    from .tracing import format_number
+
+    return format_number(value)
+
+
+def _json(data: Any, stream: TextIO) -> None:
+    json.dump(data, stream, indent=2, allow_nan=False)
+    stream.write("\n")
+
+
+def _forward_lines(graph: EvaluatedGraph) -> list[str]:
+    program: GraphProgram = graph.program
+    lines = []
+    if graph.inputs:
+        lines.append("  " + ", ".join(f"{name} = {_number(node.data)}"
+                                      for name, node in graph.inputs.items()))
+    width = max((len(a.source) for a in program.assignments), default=0)
+    for assignment in program.assignments:
+        name = assignment.target or program.output
+        node = graph.nodes.get(name) if name else graph.output
+        if node is None:  # pragma: no cover - every statement names a node or is the output
+            continue
+        text = assignment.source if assignment.target or not name else f"{name} = " \
+            f"{assignment.source}"
+        lines.append(f"  {text.ljust(width)}  = {_number(node.data)}")
+    return lines
+
+
+# ---------------------------------------------------------------- trace
+
+
+def run_trace(args: argparse.Namespace) -> int:
+    from .tracing import format_formula
+    from .tracing import trace as record
+
+    graph = _build(args)
+    output = _require_graph_output(graph)
+    with _backward_errors("backward pass"):
+        recorded = record(output, accumulate=False)
+    names = recorded.names
+    output_name = names[output]
+    gradients = {names[node]: g for node, g in recorded.gradients.items()}
+    _check_finite(gradients, output_name)
+    input_gradients = {name: recorded.gradients.get(node, 0.0)
+                       for name, node in graph.inputs.items()}
+    if args.json:
+        _json({
+            "graph": graph.program.text,
+            "output": output_name,
+            "value": output.data,
+            "inputs": {name: node.data for name, node in graph.inputs.items()},
+            "nodes": {name: node.data for name, node in graph.nodes.items()},
+            "steps": [{
+                "index": step.index,
+                "node": step.name,
+                "op": step.op,
+                "computed_as": step.computation,
+                "value": step.node.data,
+                "upstream": step.upstream,
+                "contributions": [{
+                    "input": c.name,
+                    "position": c.position,
+                    "local": c.local,
+                    "formula": str(c.formula),
+                    "formula_text": format_formula(c.formula),
+                    "contribution": c.contribution,
+                    "grad_after": c.grad_after,
+                } for c in step.contributions],
+            } for step in recorded],
+            "gradients": input_gradients,
+        }, sys.stdout)
+        return EXIT_OK
+    print(f"Forward pass of {output_name}:")
+    print("\n".join(_forward_lines(graph)))
+    print()
+    print(recorded)
+    print()
+    print(f"Gradients of {output_name}:")
+    for name, gradient in input_gradients.items():
+        print(f"  d{output_name}/d{name} = {_number(gradient)}")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- explain
+
+
+def _wrt_names(args: argparse.Namespace, graph: EvaluatedGraph) -> list[str]:
+    names = [name.strip() for item in args.wrt for name in item.split(",") if name.strip()]
+    if not args.wrt:
+        names = list(graph.inputs)
+        if not names:
+            raise GraphError("the graph has no inputs to differentiate with respect to")
+    if args.wrt and not names:
+        raise UsageError("--wrt needs a node name, e.g. --wrt w1")
+    return list(dict.fromkeys(names))  # each once, in the order given
+
+
+def run_explain(args: argparse.Namespace) -> int:
+    from .explanation import explain
+    from .tracing import format_formula
+
+    graph = _build(args)
+    output = _require_graph_output(graph)
+    explanations = []
+    for name in _wrt_names(args, graph):
+        node = graph.node(name)
+        with _backward_errors(f"explain d{_output_name(graph)}/d{name}"):
+            explanation = explain(output, node, expand=args.expand)
+        _check_finite({name: explanation.value}, explanation.output_name)
+        explanations.append(explanation)
+    if args.json:
+        _json({
+            "graph": graph.program.text,
+            "output": _output_name(graph),
+            "explanations": [{
+                "wrt": e.wrt_name,
+                "text": str(e),
+                "expression": str(e.expression),
+                "formula": e.symbols_text() if not e.note else "0",
+                "numbers": e.numbers_text() if not e.note else "0",
+                "value": e.value,
+                "path_sum": e.path_sum,
+                "note": e.note,
+                "paths": [{
+                    "nodes": [e.names[n] for n in path.nodes],
+                    "factors": [{
+                        "derivative": f"d{e.names[f.node]}/d{e.names[f.parent]}",
+                        "formula": str(f.formula),
+                        "formula_text": format_formula(f.formula),
+                        "value": f.value,
+                    } for f in path.factors],
+                    "value": path.value,
+                } for path in e.paths],
+            } for e in explanations],
+        }, sys.stdout)
+        return EXIT_OK
+    for explanation in explanations:
+        print(explanation)
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- draw
+
+
+def _image_format(path: Path) -> str:
+    extension = path.suffix.lower().lstrip(".")
+    if extension not in IMAGE_FORMATS + DOT_FORMATS:
+        known = ", ".join("." + e for e in IMAGE_FORMATS + DOT_FORMATS)
+        shown = f"'.{extension}'" if extension else "no extension"
+        raise UsageError(f"cannot tell the image format of {str(path)!r} ({shown}); "
+                         f"use one of {known}")
+    return "jpeg" if extension == "jpg" else extension
+
+
+def _write_drawing(drawing: Any, path: Path, image_format: str) -> tuple[Path, str]:
+    """Write an image with Graphviz's dot; without dot, the .dot text. Returns (path, note)."""
+    import graphviz
+
+    try:
+        if path.parent and not path.parent.exists():
+            path.parent.mkdir(parents=True)
+        if image_format in DOT_FORMATS:
+            path.write_text(drawing.source, encoding="utf-8")
+            return path, ""
+        try:
+            image = drawing.pipe(format=image_format)
+        except graphviz.ExecutableNotFound:
+            dot_path = path.with_suffix(".dot")
+            dot_path.write_text(drawing.source, encoding="utf-8")
+            return dot_path, (f"Graphviz's dot program is not installed, so {str(path)!r} "
+                              f"was not rendered; wrote the graph as DOT text to "
+                              f"{str(dot_path)!r} instead. Install Graphviz (Debian/Ubuntu: "
+                              "sudo apt-get install graphviz; macOS: brew install graphviz; "
+                              "https://graphviz.org/download/) and run again, or render it "
+                              f"yourself: dot -T{image_format} {dot_path} -o {path}")
+        path.write_bytes(image)
+        return path, ""
+    except OSError as exc:
+        raise UsageError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
+
+
+def _write_frames(output: Value, directory: Path, image_format: str,
+                  options: dict[str, Any]) -> tuple[list[Path], str]:
+    from .drawing import draw
+    from .tracing import trace as record
+
+    if directory.exists() and not directory.is_dir():
+        raise UsageError(f"--frames: {str(directory)!r} exists and is not a directory")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--frames: cannot create {str(directory)!r}: "
+                         f"{exc.strerror or exc}") from None
+    recorded = record(output, accumulate=False)
+    width = len(str(len(recorded)))
+    written, note = [], ""
+    for step in recorded:
+        safe = "".join(c if c.isalnum() or c in "_-" else "_" for c in step.name)
+        path = directory / f"step-{step.index:0{width}d}-{safe}.{image_format}"
+        image_path, note = _write_drawing(draw(output, step=step, **options), path,
+                                          image_format)
+        written.append(image_path)
+    return written, note
+
+
+def run_draw(args: argparse.Namespace) -> int:
+    from .drawing import draw
+
+    image_format = _image_format(args.output)
+    graph = _build(args)
+    output = _require_graph_output(graph)
+    highlight = [name.strip() for item in args.highlight for name in item.split(",")
+                 if name.strip()]
+    for name in highlight:
+        graph.node(name)  # an unknown name is an input error with a suggestion
+    options: dict[str, Any] = {"show_derivatives": args.derivatives}
+    if highlight:
+        options["highlight"] = highlight
+    with _backward_errors("backward pass"):
+        output.backward()  # so every node shows its gradient
+        drawing = draw(output, **options)
+    path, note = _write_drawing(drawing, args.output, image_format)
+    print(f"wrote {path}")
+    if note:
+        print(f"{PROG}: note: {note}", file=sys.stderr)
+    if args.frames is not None:
+        frame_format = "svg" if image_format in DOT_FORMATS else image_format
+        with _backward_errors("backward pass"):
+            frames, frame_note = _write_frames(output, args.frames, frame_format, options)
+        print(f"wrote {len(frames)} frames to {args.frames}{os.sep} "
+              f"({frames[0].name} ... {frames[-1].name})" if frames else
+              f"no backward steps: no frames written to {args.frames}")
+        if frame_note and not note:
+            print(f"{PROG}: note: {frame_note}", file=sys.stderr)
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- demo
+
+
+class ProgressBar:
+    """A one-line progress bar on a stream: redrawn in place on a terminal; elsewhere (a
+    pipe, a log) one line at each quarter, so logs stay readable."""
+
+    def __init__(self, total: int, stream: TextIO, enabled: bool = True, width: int = 30) -> None:
+        self.total = total
+        self.stream = stream
+        self.enabled = enabled
+        self.width = width
+        self.interactive = enabled and hasattr(stream, "isatty") and stream.isatty()
+        self.next_quarter = 1
+
+    def update(self, done: int, cost: float) -> None:
+        if not self.enabled:
+            return
+        if self.interactive:
+            if done == self.total or done % max(1, self.total // 100) == 0:
+                self.stream.write("\r" + self._line(done, cost))
+                if done == self.total:
+                    self.stream.write("\n")
+                self.stream.flush()
+        elif done * 4 >= self.next_quarter * self.total:
+            while done * 4 >= self.next_quarter * self.total:
+                self.next_quarter += 1
+            self.stream.write(self._line(done, cost) + "\n")
+            self.stream.flush()
+
+    def _line(self, done: int, cost: float) -> str:
+        filled = self.width * done // self.total
+        bar = "#" * filled + "." * (self.width - filled)
+        return (f"  [{bar}] {100 * done // self.total:3d}%  epoch {done}/{self.total}  "
+                f"cost {cost:.3g}")
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    import sympy
+
+    from .drawing import draw
+    from .explanation import explain
+    from .symbolic import to_sympy
+    from .tracing import trace as record
+
+    program = parse_graph(KRAMER_GRAPH)
+    graph = program.evaluate(KRAMER_VALUES)
+    out = graph.output
+    given = ", ".join(f"{name} = {_number(value)}" for name, value in KRAMER_VALUES.items())
+    print('Mark Kramer, "Backpropagation": the one-path sigmoid chain, end to end')
+    print()
+    print("The network, in the graph language (the same text works with trace, explain, draw):")
+    print(f"  {KRAMER_GRAPH}")
+    print(f"  at {given}  (the slide's first guess; the target is out = {KRAMER_TARGET})")
+
+    print()
+    print("1. Forward propagation (slide: x1 = 4, s1 = 0.982, x2 = 0.982, s2 = 0.7275, "
+          "out = 0.3638)")
+    width = max(len(a.source) for a in program.assignments)
+    for assignment in program.assignments:
+        name = assignment.target or ""
+        ours = _number(graph.nodes[name].data)
+        same = "ok" if ours == KRAMER_SLIDE_FORWARD[name] else "DIFFERS"
+        print(f"  {assignment.source.ljust(width)}  = {ours.ljust(6)}  slide {name} = "
+              f"{KRAMER_SLIDE_FORWARD[name].ljust(6)}  {same}")
+    print(f"  Match the target {KRAMER_TARGET}? No: out = {_number(out.data)}. So: "
+          "backpropagation.")
+
+    print()
+    print("2. The backward pass, step by step (reverse topological order)")
+    recorded = record(out)  # also fills .grad, which the drawing shows
+    print("\n".join("  " + line for line in str(recorded).splitlines()))
+
+    print()
+    print("3. The slides' three formulas, checked against the graph")
+    checks_passed = True
+    for weight in ("w2", "w1", "w0"):
+        explanation = explain(out, graph.nodes[weight])
+        slide_text = KRAMER_SLIDE_FORMULAS[weight]
+        # The slide's formula, parsed by the graph language and turned into SymPy over the
+        # same node names: the graph's formula must equal it identically, and numerically.
+        slide_graph = parse_graph(slide_text)
+        slide = slide_graph.evaluate({n: graph.nodes[n].data for n in slide_graph.inputs})
+        same_formula = sympy.simplify(explanation.expression - to_sympy(slide.output)) == 0
+        same_number = math.isclose(slide.output.data, explanation.value, rel_tol=1e-12)
+        matches_engine = math.isclose(explanation.path_sum, graph.nodes[weight].grad,
+                                      rel_tol=1e-12)
+        passed = same_formula and same_number and matches_engine
+        checks_passed = checks_passed and passed
+        print(f"  {explanation}")
+        print(f"      slide: dout/d{weight} = {_lecture(slide_text)}: "
+              f"{'same formula' if same_formula else 'DIFFERENT FORMULA'}, "
+              f"{'same number' if same_number else 'DIFFERENT NUMBER'}; "
+              f"engine's gradient {_number(graph.nodes[weight].grad)} "
+              f"{'agrees' if matches_engine else 'DISAGREES'}")
+
+    print()
+    print("4. The graph, drawn")
+    drawing = draw(out, highlight="w0", show_derivatives=True,
+                   title="Kramer: out = w2·S(w1·S(w0·s0)); the path from w0 in red")
+    path, note = _write_drawing(drawing, args.output, _image_format(args.output))
+    print(f"  wrote {path} (data and grad on every node, local derivatives on the edges, "
+          "the path from w0 to out in red)")
+    if note:
+        print(f"{PROG}: note: {note}", file=sys.stderr)
+
+    print()
+    found, start_cost, final_cost = _fit_kramer_rows(program, args)
+    print("  The weights gradient descent found:")
+    print("    " + "   ".join(f"{name} = {value:.4f}" for name, value in found.items()))
+    print(f"  cost C = {start_cost:.4g} at the first guess, {final_cost:.3g} at the end")
+    print("    s0            out (slide)    out (network)")
+    for s0, target in KRAMER_ROWS:
+        fitted = program.evaluate({"s0": s0, **found}).output.data
+        print(f"    {s0:11.8f}   {target:11.8f}    {fitted:11.8f}")
+    rounded = ", ".join(f"{name} = {round(value):g}" for name, value in found.items())
+    print(f"  Answer: the data were produced by {rounded} (to {_agreement(found)} decimals).")
+    if not checks_passed:
+        print(f"{PROG}: error: a slide formula did not match the graph (see section 3)",
+              file=sys.stderr)
+        return EXIT_INTERNAL
+    return EXIT_OK
+
+
+def _lecture(formula: str) -> str:
+    """``w2*s2*(1 - s2)*s1`` as the slides write it: ``w2 · s2(1 − s2) · s1``."""
+    return formula.replace("*(", "(").replace("*", " · ").replace(" - ", " − ")
+
+
+def _agreement(found: dict[str, float]) -> int:
+    """How many decimals every weight agrees with its nearest whole number."""
+    worst = max(abs(value - round(value)) for value in found.values())
+    return max(0, min(12, int(-math.log10(worst)) if worst > 0 else 12))
+
+
+def _fit_kramer_rows(program: GraphProgram,
+                     args: argparse.Namespace) -> tuple[dict[str, float], float, float]:
+    """Gradient descent on the slide's six rows, C = Σ ½(out − target)², from the first guess.
+
+    The network is the same graph-language program, evaluated once per row with the
+    weights as shared leaves; the engine's backward gives dC/dw; the update is the slides'
+    w ← w − α·dC/dw, with momentum (velocity = μ·velocity − α·dC/dw; w ← w + velocity)
+    because the cost surface has a long flat valley that plain steps crawl along.
+    """
+    weights = {name: Value(KRAMER_VALUES[name], name) for name in ("w0", "w1", "w2")}
+    velocity = dict.fromkeys(weights, 0.0)
+    print(f"5. \"What weights (w0 w1 w2) produced these data?\" — the slide's {len(KRAMER_ROWS)} "
+          "rows (s0, out)")
+    print(f"  Gradient descent on C = Σ ½(out − target)² over the rows, from the first guess "
+          f"w0 = 2, w1 = 1, w2 = 0.5; α = {args.lr:g}, momentum {args.momentum:g}, "
+          f"{args.epochs} epochs")
+    sys.stdout.flush()
+    bar = ProgressBar(args.epochs, sys.stderr, enabled=not args.no_progress)
+    start_cost = cost_value = math.nan
+    for epoch in range(1, args.epochs + 1):
+        cost: Any = 0.0
+        for s0, target in KRAMER_ROWS:
+            out = program.evaluate({"s0": s0, **weights}).output
+            cost = cost + 0.5 * (out - target) ** 2
+        for weight in weights.values():
+            weight.grad = 0.0
+        cost.backward()
+        cost_value = cost.data
+        if epoch == 1:
+            start_cost = cost_value
+        for name, weight in weights.items():
+            if not math.isfinite(weight.grad):
+                raise GraphError(f"gradient descent diverged at epoch {epoch} (dC/d{name} = "
+                                 f"{weight.grad!r}); try a smaller --lr")
+            velocity[name] = args.momentum * velocity[name] - args.lr * weight.grad
+            weight.data += velocity[name]
+        bar.update(epoch, cost_value)
+    final_cost = sum(0.5 * (program.evaluate({"s0": s0, **weights}).output.data - target) ** 2
+                     for s0, target in KRAMER_ROWS)
+    return {name: w.data for name, w in weights.items()}, start_cost, final_cost

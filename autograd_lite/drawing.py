@@ -198,7 +198,7 @@ def draw(output: Value, *, show_derivatives: bool = False,
     the expression are drawn as a small node at each use.
 
     - ``show_derivatives``: label each input edge with the local derivative from the
-      primitives table, as formula and number (``ds2/dx2 = s2·(1 − s2) = 0.1982``).
+      primitives table, as formula and number (``ds2/dx2 = s2·(1 − s2)``, ``= 0.1982``).
     - ``highlight``: a node (Value or name) or several; every node and edge on a path from
       it to the output is drawn in ``HIGHLIGHT_COLOR``.
     - ``step``: one step of ``trace(output)``: the node being processed and the
@@ -214,6 +214,13 @@ def draw(output: Value, *, show_derivatives: bool = False,
         raise TypeError(f"draw() needs a Value, not {type(output).__name__}")
     if max_nodes is not None and (not isinstance(max_nodes, int) or max_nodes < 1):
         raise ValueError(f"draw: max_nodes must be a positive int or None, got {max_nodes!r}")
+    if step is not None:
+        if not isinstance(step, Step) or step.trace is None:
+            raise TypeError("draw(step=...) takes a Step of a Trace: trace(output)[k]")
+        if step.trace.output is not output:
+            raise ValueError(f"draw: the step belongs to the trace of "
+                             f"{step.trace.names[step.trace.output]}, not of this output "
+                             f"({output.label or 'unlabelled'}): draw(trace.output, step=...)")
     order = reverse_topological_order(output)
     names = step.trace.names if step is not None and step.trace is not None else node_names(
         output)
@@ -233,12 +240,7 @@ def draw(output: Value, *, show_derivatives: bool = False,
 
     # Gradients to print: the nodes' .grad, or the pass's own numbers at a trace step.
     grads: dict[Value, float] | None = None
-    if step is not None:
-        if not isinstance(step, Step) or step.trace is None:
-            raise TypeError("draw(step=...) takes a Step of a Trace: trace(output)[k]")
-        if step.trace.output is not output:
-            raise ValueError(f"draw: the step belongs to the trace of "
-                             f"{step.trace.names[step.trace.output]}, not of {output_name}")
+    if step is not None and step.trace is not None:
         grads = step.trace.grads_after(step.index)
 
     on_path: set[Value] = set()
@@ -329,7 +331,7 @@ def draw(output: Value, *, show_derivatives: bool = False,
             if show_derivatives:
                 formula = format_formula(local_formula(node, position, names))
                 number = format_number(prim.derivatives[position](*datas, node.data, FLOAT))
-                value = number if formula == number else f"{formula} = {number}"
+                value = number if formula == number else f"{formula}\n= {number}"
                 labels.append(f"d{names[node]}/d{names[parent]} = {value}")
             if step is not None and node is step.node:
                 contribution = next(c for c in step.contributions if c.position == position)
@@ -360,6 +362,11 @@ def draw(output: Value, *, show_derivatives: bool = False,
     return graph
 
 
+def _natural(text: str) -> list[Any]:
+    """Sort key that puts L2 before L10 and N9 before N10."""
+    return [int(piece) if piece.isdigit() else piece for piece in re.split(r"(\d+)", text)]
+
+
 def _emit(graph: graphviz.Digraph,
           statements: dict[str | None, list[tuple[str, dict[str, str]]]]) -> None:
     """Declare nodes, each inside nested clusters ``L1`` ⊃ ``L1.N0`` for its group."""
@@ -374,7 +381,7 @@ def _emit(graph: graphviz.Digraph,
             level = level.setdefault(part, {})
 
     def add(parent: graphviz.Digraph, level: dict[str, Any], prefix: str) -> None:
-        for part, children in level.items():
+        for part, children in sorted(level.items(), key=lambda item: _natural(item[0])):
             name = f"{prefix}.{part}" if prefix else part
             with parent.subgraph(name=f"cluster_{name}") as cluster:
                 cluster.attr(label=name, style="rounded,dashed", color="gray60",

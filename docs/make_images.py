@@ -1,0 +1,62 @@
+"""Regenerate the README's images with the project itself: ``python docs/make_images.py``.
+
+Writes into ``docs/images/`` (or the directory given as the first argument):
+
+* ``kramer-chain.svg`` / ``.png``: the Kramer lecture's chain after the backward pass, local
+  derivatives on the edges, the path from w0 to the output highlighted;
+* ``kramer-step-3.svg`` / ``.png``: step 3 of the trace (x2 passes its gradient to w1, s1);
+* ``kramer-frames/step-*.svg``: the whole backward pass as a flip-book, one frame per step.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import graphviz
+
+from autograd_lite import Value, draw, save_frames, sigmoid, trace
+
+HERE = Path(__file__).resolve().parent
+
+
+def kramer_chain() -> dict[str, Value]:
+    """s0 = 2, w0 = 2, w1 = 1, w2 = 0.5 (Kramer, "Forward propagation")."""
+    n = {name: Value(v, name) for name, v in (("s0", 2.0), ("w0", 2.0), ("w1", 1.0),
+                                               ("w2", 0.5))}
+    n["x1"] = n["w0"] * n["s0"]
+    n["s1"] = sigmoid(n["x1"])
+    n["x2"] = n["w1"] * n["s1"]
+    n["s2"] = sigmoid(n["x2"])
+    n["out"] = n["w2"] * n["s2"]
+    for name, node in n.items():
+        node.label = name
+    return n
+
+
+def write(graph: graphviz.Digraph, stem: Path) -> list[Path]:
+    written = []
+    for image_format in ("svg", "png"):
+        path = stem.with_suffix(f".{image_format}")
+        path.write_bytes(graph.pipe(format=image_format))
+        written.append(path)
+    return written
+
+
+def main(directory: Path = HERE / "images") -> list[Path]:
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    n = kramer_chain()
+    out = n["out"]
+    steps = trace(out)  # runs the backward pass: the drawing shows the gradients
+    written = write(draw(out, show_derivatives=True, highlight=n["w0"],
+                         title="Kramer chain: dout/dw0 flows along the red path"),
+                    directory / "kramer-chain")
+    written += write(draw(out, step=steps[2]), directory / "kramer-step-3")
+    written += save_frames(steps, directory / "kramer-frames")
+    return written
+
+
+if __name__ == "__main__":
+    for path in main(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE / "images"):
+        print(path)

@@ -1,1 +1,16 @@
-"""Neural networks built from autograd_lite Values (filled in by the nn issue)."""
+"""Neural networks built from autograd_lite Values: the lectures' networks, trainable.
+
+    import nn
+    model = nn.MLP(2, [4, 1], activation="tanh", output_activation="sigmoid", seed=0)
+    history = nn.fit(model, nn.data.xor(), loss="binary_cross_entropy",
+                     optimizer=nn.optim.Adam(model, lr=0.1), epochs=200)
+"""
+
+from . import data, losses, optim
+from .module import ACTIVATIONS, MLP, Layer, Module, Neuron
+from .train import History, accuracy, fit, predict
+
+__all__ = [
+    "ACTIVATIONS", "MLP", "History", "Layer", "Module", "Neuron", "accuracy", "data", "fit",
+    "losses", "optim", "predict",
+]

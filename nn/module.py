@@ -1,0 +1,311 @@
+"""Neurons, layers and multi-layer perceptrons built from ``autograd_lite`` Values.
+
+Naming: layers count from 1 (layer 0 is the input, as in Haghtalab & Joachims' v_0 = x),
+neurons and weights from 0. Weight ``j`` of a neuron multiplies input ``j``, so neuron 0 of
+layer 1 has parameters labelled ``L1.N0.w0, L1.N0.w1, …, L1.N0.b``. Its weighted sum is
+labelled ``L1.N0.z`` and its output ``L1.N0.a``, so traces, explanations and drawings read
+by place.
+
+Setting weights by hand (to reproduce a slide)::
+
+    model = MLP(1, [1, 1, 1], activation="sigmoid", output_activation="linear", bias=False)
+    model.set_parameters([2.0, 1.0, 0.5])        # in parameters() order, or
+    model.set_parameters({"L1.N0.w0": 2.0})      # by name, or
+    model.layers[0].neurons[0].w[0].data = 2.0   # the Value itself
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import random
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from autograd_lite import Constant, Value
+
+__all__ = ["ACTIVATIONS", "MLP", "Layer", "Module", "Neuron"]
+
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "linear")
+
+Seed = int | random.Random | None
+Number = float | int
+
+
+def _check_activation(activation: str, where: str) -> str:
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"{where}: unknown activation {activation!r}; "
+                         f"choose one of {', '.join(map(repr, ACTIVATIONS))}")
+    return activation
+
+
+def _check_size(size: Any, what: str) -> int:
+    if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1:
+        raise ValueError(f"{what} must be a positive int, got {size!r}")
+    return int(size)
+
+
+def _rng(seed: Seed) -> random.Random:
+    """A private generator: the global ``random`` state is never read or changed."""
+    if isinstance(seed, random.Random):
+        return seed
+    if seed is None:
+        return random.Random()  # seeded from the OS: independent of random.seed()
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed must be an int, a random.Random or None, "
+                        f"not {type(seed).__name__}")
+    return random.Random(int(seed))
+
+
+def init_limit(activation: str, fan_in: int, fan_out: int) -> float:
+    """Half-width of the uniform distribution a weight is drawn from.
+
+    ReLU-like units lose half their input's variance, so they get He's limit
+    sqrt(6 / fan_in); sigmoid, tanh and linear units get Glorot's sqrt(6 / (fan_in +
+    fan_out)), which keeps activations and gradients at the same scale from layer to layer
+    (and keeps sigmoid/tanh away from their flat, vanishing-gradient tails).
+    """
+    if activation in ("relu", "leaky_relu"):
+        return math.sqrt(6.0 / fan_in)
+    return math.sqrt(6.0 / (fan_in + fan_out))
+
+
+def _weighted_sum(weights: Sequence[Value], inputs: Sequence[Value | float],
+                  bias: Value | None) -> Value:
+    """w·x + b as Value operations: the one place to swap in an n-ary weighted-sum node."""
+    total = weights[0] * inputs[0]
+    for w, x in zip(weights[1:], inputs[1:]):
+        total = total + w * x
+    if bias is not None:
+        total = total + bias
+    return total
+
+
+def _activate(z: Value, activation: str, alpha: float) -> Value:
+    if activation == "sigmoid":
+        return z.sigmoid()
+    if activation == "tanh":
+        return z.tanh()
+    if activation == "relu":
+        return z.relu()
+    if activation == "leaky_relu":
+        return z.leaky_relu(alpha)
+    return z  # linear
+
+
+def _check_inputs(inputs: Any, nin: int, where: str) -> list[Value | float]:
+    """The inputs as a list of Values/floats, or an error saying what is wrong and where."""
+    if isinstance(inputs, (Value, numbers.Real)) and not isinstance(inputs, bool):
+        inputs = [inputs]  # a single number for a one-input model
+    if isinstance(inputs, (str, bytes)) or not isinstance(inputs, Sequence):
+        try:
+            inputs = list(inputs)
+        except TypeError:
+            raise TypeError(f"{where} takes a list of {nin} numbers or Values, "
+                            f"not {type(inputs).__name__}") from None
+    if len(inputs) != nin:
+        raise ValueError(f"{where} expects {nin} input(s), got {len(inputs)}")
+    checked: list[Value | float] = []
+    for position, item in enumerate(inputs):
+        if isinstance(item, Value):
+            checked.append(item)
+        elif isinstance(item, numbers.Real) and not isinstance(item, bool):
+            number = float(item)
+            if not math.isfinite(number):
+                raise ValueError(f"{where}: input {position} is {number!r}, not a finite number")
+            checked.append(number)
+        else:
+            raise TypeError(f"{where}: input {position} must be a number or a Value, "
+                            f"not {type(item).__name__}")
+    return checked
+
+
+def _label(node: Value, label: str) -> None:
+    # Constants are shared between graphs (and cached): never rename one.
+    if type(node) is not Constant:
+        node.label = label
+
+
+class Module:
+    """Anything with parameters: ``parameters()``, ``named_parameters()``, ``zero_grad()``."""
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        """(name, parameter) pairs in ``parameters()`` order; the name is the label."""
+        return [(p.label, p) for p in self.parameters()]
+
+    def parameters(self) -> list[Value]:
+        return []
+
+    def zero_grad(self) -> None:
+        """Reset every parameter's ``.grad`` to 0 (backward() adds into it)."""
+        for p in self.parameters():
+            p.grad = 0.0
+
+    def state_dict(self) -> dict[str, float]:
+        """{name: number} for every parameter, in ``parameters()`` order."""
+        return {name: p.data for name, p in self.named_parameters()}
+
+    def set_parameters(self, values: Sequence[Number] | Mapping[str, Number]) -> None:
+        """Set parameter numbers by hand: a list in ``parameters()`` order, or {name: number}.
+
+        A list must give every parameter; a mapping may give some, but every name must exist.
+        """
+        params = self.named_parameters()
+        if isinstance(values, Mapping):
+            by_name = dict(params)
+            unknown = [name for name in values if name not in by_name]
+            if unknown:
+                raise KeyError(f"set_parameters: no parameter named {unknown[0]!r}; "
+                               f"the names are {', '.join(by_name)}")
+            updates = [(name, by_name[name], values[name]) for name in values]
+        else:
+            values = list(values)
+            if len(values) != len(params):
+                raise ValueError(f"set_parameters: the model has {len(params)} parameters "
+                                 f"({', '.join(name for name, _ in params)}), "
+                                 f"got {len(values)} values")
+            updates = [(name, p, v) for (name, p), v in zip(params, values)]
+        numbers_ = []
+        for name, p, v in updates:
+            if isinstance(v, Value):
+                v = v.data
+            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
+                raise ValueError(f"set_parameters: {name} must be a finite number, got {v!r}")
+            numbers_.append((p, float(v)))
+        for p, v in numbers_:  # all checked first: a bad value changes nothing
+            p.data = v
+
+    def __call__(self, inputs: Any) -> Any:  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+
+class Neuron(Module):
+    """activation(w·x + b): ``nin`` weights ``w`` (Values) and a bias ``b`` (or None).
+
+    ``seed`` is an int, a ``random.Random`` or None (fresh randomness); the global
+    ``random`` module is never touched. ``name`` prefixes the labels (``L1.N0`` →
+    ``L1.N0.w0``). ``fan_out`` only tunes the Glorot initialisation (the layer passes it).
+    """
+
+    def __init__(self, nin: int, activation: str = "tanh", bias: bool = True,
+                 seed: Seed = None, *, alpha: float = 0.01, name: str = "",
+                 fan_out: int = 1) -> None:
+        self.nin = _check_size(nin, "Neuron nin (the number of inputs)")
+        self.activation = _check_activation(activation, "Neuron")
+        self.alpha = float(alpha)
+        self.name = name
+        rng = _rng(seed)
+        limit = init_limit(activation, self.nin, _check_size(fan_out, "fan_out"))
+        prefix = f"{name}." if name else ""
+        self.w = [Value(rng.uniform(-limit, limit), f"{prefix}w{j}") for j in range(self.nin)]
+        # Biases start at 0: random weights already break the symmetry between neurons.
+        self.b: Value | None = Value(0.0, f"{prefix}b") if bias else None
+        self._z_label = f"{prefix}z"
+        self._a_label = f"{prefix}a"
+
+    def __call__(self, inputs: Any) -> Value:
+        xs = _check_inputs(inputs, self.nin, self._where())
+        return self._forward(xs)
+
+    def _forward(self, xs: Sequence[Value | float]) -> Value:
+        z = _weighted_sum(self.w, xs, self.b)
+        if self.activation == "linear":  # the sum is the output: label it as one
+            _label(z, self._a_label)
+            return z
+        _label(z, self._z_label)
+        a = _activate(z, self.activation, self.alpha)
+        _label(a, self._a_label)
+        return a
+
+    def parameters(self) -> list[Value]:
+        return [*self.w, self.b] if self.b is not None else list(self.w)
+
+    def _where(self) -> str:
+        return f"Neuron {self.name}" if self.name else "Neuron"
+
+    def __repr__(self) -> str:
+        bias = "" if self.b is not None else ", bias=False"
+        return f"Neuron({self.nin}, activation={self.activation!r}{bias})"
+
+
+class Layer(Module):
+    """``nout`` neurons that all see the same ``nin`` inputs.
+
+    Calling it returns a list of ``nout`` Values (a single Value when ``nout == 1``).
+    """
+
+    def __init__(self, nin: int, nout: int, activation: str = "tanh", bias: bool = True,
+                 seed: Seed = None, *, alpha: float = 0.01, name: str = "") -> None:
+        self.nin = _check_size(nin, "Layer nin (the number of inputs)")
+        self.nout = _check_size(nout, "Layer nout (the number of neurons)")
+        self.activation = _check_activation(activation, "Layer")
+        self.name = name
+        rng = _rng(seed)
+        prefix = f"{name}." if name else ""
+        self.neurons = [Neuron(self.nin, activation, bias, rng, alpha=alpha,
+                               name=f"{prefix}N{k}", fan_out=self.nout)
+                        for k in range(self.nout)]
+
+    def __call__(self, inputs: Any) -> Value | list[Value]:
+        xs = _check_inputs(inputs, self.nin, f"Layer {self.name}" if self.name else "Layer")
+        outs = self._forward(xs)
+        return outs[0] if len(outs) == 1 else outs
+
+    def _forward(self, xs: Sequence[Value | float]) -> list[Value]:
+        return [neuron._forward(xs) for neuron in self.neurons]
+
+    def parameters(self) -> list[Value]:
+        return [p for neuron in self.neurons for p in neuron.parameters()]
+
+    def __repr__(self) -> str:
+        bias = "" if self.neurons[0].b is not None else ", bias=False"
+        return f"Layer({self.nin}, {self.nout}, activation={self.activation!r}{bias})"
+
+
+class MLP(Module):
+    """A multi-layer perceptron: ``nin`` inputs, then one layer per entry of ``nouts``.
+
+    Hidden layers use ``activation``, the last layer ``output_activation``. Calling the
+    model on a list of ``nin`` numbers or Values returns a Value when the last layer has
+    one output, else a list. ``seed`` makes the initialisation reproducible.
+
+    >>> model = MLP(2, [4, 1], activation="tanh", output_activation="sigmoid", seed=0)
+    >>> [name for name, _ in model.named_parameters()][:3]
+    ['L1.N0.w0', 'L1.N0.w1', 'L1.N0.b']
+    """
+
+    def __init__(self, nin: int, nouts: Sequence[int], activation: str = "tanh",
+                 output_activation: str = "linear", bias: bool = True, seed: Seed = None,
+                 *, alpha: float = 0.01) -> None:
+        self.nin = _check_size(nin, "MLP nin (the number of inputs)")
+        if isinstance(nouts, numbers.Integral) or not isinstance(nouts, Sequence) or not nouts:
+            raise ValueError(f"MLP nouts must be a non-empty list of layer sizes, e.g. [4, 1], "
+                             f"got {nouts!r}")
+        sizes = [self.nin] + [_check_size(n, f"MLP nouts[{i}]") for i, n in enumerate(nouts)]
+        self.activation = _check_activation(activation, "MLP activation")
+        self.output_activation = _check_activation(output_activation, "MLP output_activation")
+        rng = _rng(seed)
+        last = len(nouts) - 1
+        self.layers = [
+            Layer(sizes[i], sizes[i + 1], output_activation if i == last else activation,
+                  bias, rng, alpha=alpha, name=f"L{i + 1}")
+            for i in range(len(nouts))
+        ]
+
+    def __call__(self, inputs: Any) -> Value | list[Value]:
+        xs: Sequence[Value | float] = _check_inputs(inputs, self.nin, "MLP")
+        for layer in self.layers:
+            xs = layer._forward(xs)
+        return xs[0] if len(xs) == 1 else list(xs)
+
+    def parameters(self) -> list[Value]:
+        return [p for layer in self.layers for p in layer.parameters()]
+
+    def __iter__(self) -> Iterator[Layer]:
+        return iter(self.layers)
+
+    def __repr__(self) -> str:
+        sizes = [layer.nout for layer in self.layers]
+        bias = "" if self.layers[0].neurons[0].b is not None else ", bias=False"
+        return (f"MLP({self.nin}, {sizes}, activation={self.activation!r}, "
+                f"output_activation={self.output_activation!r}{bias})")

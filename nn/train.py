@@ -1,0 +1,273 @@
+"""The training loop: ``fit`` (epochs, mini-batches, shuffling with a seed, a progress bar,
+a loss history), and ``predict`` / ``accuracy`` for evaluating a model without a graph.
+
+Kauchak's loop, as ``fit`` runs it::
+
+    for some number of iterations (epochs):
+        randomly shuffle training data              (shuffle=True, seed=…)
+        for each example (or mini-batch):           (batch_size=1, or n, or None = all)
+            compute all outputs going forward       (model(x), loss(prediction, y))
+            backpropagate                           (loss.backward())
+            update the weights                      (optimizer.step())
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import random
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from autograd_lite import Value, no_grad
+
+from . import losses as L
+from .optim import SGD, Optimizer
+
+__all__ = ["History", "accuracy", "fit", "predict"]
+
+Metric = Callable[[Any], float]
+
+
+@dataclass
+class History:
+    """What happened during ``fit``: plot ``history.loss`` against ``range(history.epochs)``.
+
+    ``loss[e]`` is the mean training loss over the examples of epoch ``e`` (each example's
+    loss taken with the weights in place when its mini-batch was evaluated);
+    ``step_loss`` has one entry per optimizer step; ``lr`` the rate used in each epoch;
+    ``metrics[name]`` one value per epoch, measured after the epoch.
+    """
+
+    loss: list[float] = field(default_factory=list)
+    step_loss: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    metrics: dict[str, list[float]] = field(default_factory=dict)
+    steps: int = 0
+    seconds: float = 0.0
+    stopped_early: bool = False
+
+    @property
+    def epochs(self) -> int:
+        return len(self.loss)
+
+    def plot(self, ax: Any = None, log: bool = True) -> Any:
+        """Draw the loss per epoch with matplotlib (imported here: it is optional)."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots()
+        ax.plot(range(1, self.epochs + 1), self.loss, label="training loss")
+        if log and self.loss and min(self.loss) > 0:
+            ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("loss")
+        ax.legend()
+        return ax
+
+    def __str__(self) -> str:
+        last = f", final loss {self.loss[-1]:.6g}" if self.loss else ""
+        return (f"{self.epochs} epochs, {self.steps} steps in {self.seconds:.2f} s{last}"
+                + (" (stopped: target loss reached)" if self.stopped_early else ""))
+
+
+def _examples(data: Any) -> tuple[list[Any], list[Any]]:
+    try:
+        xs, ys = data
+    except (TypeError, ValueError):
+        raise TypeError("data must be a pair (xs, ys), e.g. nn.data.xor(), not "
+                        f"{type(data).__name__}") from None
+    xs, ys = list(xs), list(ys)
+    if len(xs) != len(ys):
+        raise ValueError(f"data: {len(xs)} inputs but {len(ys)} targets")
+    if not xs:
+        raise ValueError("data is empty: no examples to train on")
+    return xs, ys
+
+
+def _positive_int(x: Any, what: str) -> int:
+    if isinstance(x, bool) or not isinstance(x, numbers.Integral) or x < 1:
+        raise ValueError(f"{what} must be a positive int, got {x!r}")
+    return int(x)
+
+
+def _mean(values: Sequence[Value]) -> Value:
+    total = values[0]
+    for v in values[1:]:
+        total = total + v
+    return total / len(values) if len(values) > 1 else total
+
+
+def _example_loss(loss: Callable[[Any, Any], Value], model: Any, x: Any, y: Any,
+                  index: int) -> Value:
+    try:
+        value = loss(model(x), y)
+    except (ValueError, TypeError, IndexError, ZeroDivisionError, OverflowError) as exc:
+        # Same exception type, with the example that caused it.
+        raise type(exc)(f"fit: example {index} (target {y!r}): {exc}") from exc
+    if not isinstance(value, Value):
+        raise TypeError(f"fit: the loss must return a Value, got {type(value).__name__} "
+                        f"for example {index}")
+    return value
+
+
+class _ProgressBar:
+    """One line on stderr, rewritten in place: epoch, bar, loss, elapsed seconds."""
+
+    WIDTH = 24
+
+    def __init__(self, epochs: int, file: TextIO) -> None:
+        self.epochs = epochs
+        self.file = file
+        self.shown = False
+
+    def update(self, epoch: int, loss: float, lr: float, seconds: float) -> None:
+        done = round(self.WIDTH * epoch / self.epochs)
+        bar = "#" * done + "." * (self.WIDTH - done)
+        width = len(str(self.epochs))
+        self.file.write(f"\rfit epoch {epoch:>{width}}/{self.epochs} [{bar}] "
+                        f"loss {loss:.4g}  lr {lr:.3g}  {seconds:.1f}s")
+        self.file.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            self.file.write("\n")
+            self.file.flush()
+
+
+# A progress bar appears by itself only on a terminal and only when the run looks long.
+AUTO_PROGRESS_SECONDS = 2.0
+
+
+def fit(model: Any, data: Any, loss: str | Callable[[Any, Any], Value] = "half_squared_error",
+        optimizer: Optimizer | None = None, *, lr: float | None = None, epochs: int = 100,
+        batch_size: int | None = None, shuffle: bool = True, seed: int | None = 0,
+        schedule: Callable[[int], float] | None = None, target_loss: float | None = None,
+        metrics: dict[str, Metric] | None = None, progress: bool | None = None,
+        file: TextIO | None = None) -> History:
+    """Train ``model`` on ``data = (xs, ys)`` and return the loss ``History``.
+
+    - ``loss``: a name from ``nn.losses`` (``"hinge"``) or a function
+      ``(prediction, target) -> Value``; a mini-batch's loss is the mean over its examples.
+    - ``optimizer``: any ``nn.optim`` optimizer; default ``SGD(model, lr=lr or 0.1)``.
+    - ``batch_size``: examples per step; None (the default) is the whole set each step,
+      1 is online SGD. ``shuffle``: reshuffle the order every epoch, with a private
+      ``random.Random(seed)`` (the global ``random`` state is not touched).
+    - ``schedule``: ``epoch -> lr`` (see ``nn.optim``), applied before each epoch.
+    - ``target_loss``: stop after the first epoch whose mean loss is at most this.
+    - ``metrics``: {name: function(model) -> float}, recorded after each epoch.
+    - ``progress``: True shows a progress bar on ``file`` (default stderr), False never;
+      None shows it on a terminal when the run is expected to last over 2 seconds.
+    """
+    xs, ys = _examples(data)
+    loss_fn = L.get(loss)
+    epochs = _positive_int(epochs, "fit epochs")
+    batch = len(xs) if batch_size is None else _positive_int(batch_size, "fit batch_size")
+    if not callable(model) or not hasattr(model, "parameters"):
+        raise TypeError(f"fit: model must be an nn Module (callable, with parameters()), "
+                        f"not {type(model).__name__}")
+    if optimizer is None:
+        optimizer = SGD(model.parameters(), lr=0.1 if lr is None else lr)
+    elif lr is not None:
+        raise ValueError("fit: give either an optimizer or lr (for the default SGD), not both")
+    elif not isinstance(optimizer, Optimizer):
+        raise TypeError(f"fit: optimizer must be an nn.optim optimizer, "
+                        f"not {type(optimizer).__name__}")
+    if target_loss is not None and (isinstance(target_loss, bool)
+                                    or not isinstance(target_loss, numbers.Real)):
+        raise TypeError(f"fit: target_loss must be a number, not {type(target_loss).__name__}")
+    metrics = dict(metrics or {})
+    for name, metric in metrics.items():
+        if not callable(metric):
+            raise TypeError(f"fit: metric {name!r} must be a function of the model")
+
+    out = sys.stderr if file is None else file
+    bar = _ProgressBar(epochs, out) if progress else None
+    auto = progress is None and hasattr(out, "isatty") and out.isatty()
+    rng = random.Random(seed)
+    order = list(range(len(xs)))
+    history = History(metrics={name: [] for name in metrics})
+    start = time.perf_counter()
+    try:
+        for epoch in range(epochs):
+            if schedule is not None:
+                rate = schedule(epoch)
+                if isinstance(rate, bool) or not isinstance(rate, numbers.Real) \
+                        or not math.isfinite(rate) or rate <= 0:
+                    raise ValueError(f"fit: schedule({epoch}) gave {rate!r}, "
+                                     "not a positive learning rate")
+                optimizer.lr = float(rate)
+            if shuffle:
+                rng.shuffle(order)
+            epoch_total = 0.0
+            for first in range(0, len(order), batch):
+                chosen = order[first:first + batch]
+                batch_loss = _mean([_example_loss(loss_fn, model, xs[i], ys[i], i)
+                                    for i in chosen])
+                optimizer.zero_grad()
+                batch_loss.backward()
+                optimizer.step()
+                history.step_loss.append(batch_loss.data)
+                history.steps += 1
+                epoch_total += batch_loss.data * len(chosen)
+            epoch_loss = epoch_total / len(order)
+            history.loss.append(epoch_loss)
+            history.lr.append(optimizer.lr)
+            for name, metric in metrics.items():
+                history.metrics[name].append(float(metric(model)))
+            elapsed = time.perf_counter() - start
+            if auto and bar is None and elapsed * epochs / (epoch + 1) > AUTO_PROGRESS_SECONDS:
+                bar = _ProgressBar(epochs, out)
+            if bar is not None:
+                bar.update(epoch + 1, epoch_loss, optimizer.lr, elapsed)
+            if target_loss is not None and epoch_loss <= target_loss:
+                history.stopped_early = epoch + 1 < epochs
+                break
+    finally:
+        history.seconds = time.perf_counter() - start
+        if bar is not None:
+            bar.close()
+    return history
+
+
+def predict(model: Any, xs: Sequence[Any]) -> list[Any]:
+    """The model's output for each input, as floats (lists of floats for several outputs).
+
+    Runs under ``no_grad()``: nothing is recorded, so it is cheap and keeps no graph alive.
+    """
+    with no_grad():
+        results = []
+        for x in xs:
+            out = model(x)
+            results.append([v.data for v in out] if isinstance(out, list) else out.data)
+    return results
+
+
+def accuracy(model: Any, xs: Sequence[Any], ys: Sequence[Any],
+             threshold: float | None = None) -> float:
+    """The fraction of examples the model classifies correctly.
+
+    Several outputs: the class is the index of the largest output (``ys`` are indices).
+    One output: labels are 0/1 or −1/+1; the prediction is the larger label when the
+    output is above ``threshold`` (default: halfway between the labels, 0.5 or 0 — pass
+    ``threshold=0`` for a 0/1 model that outputs logits).
+    """
+    xs, ys = list(xs), list(ys)
+    if len(xs) != len(ys) or not xs:
+        raise ValueError(f"accuracy: need as many targets as inputs (>= 1), "
+                         f"got {len(xs)} inputs and {len(ys)} targets")
+    outputs = predict(model, xs)
+    if isinstance(outputs[0], list):
+        correct = sum(max(range(len(o)), key=o.__getitem__) == y for o, y in zip(outputs, ys))
+        return correct / len(ys)
+    low, high = (-1.0, 1.0) if min(ys) < 0 else (0.0, 1.0)
+    strays = [y for y in ys if y not in (low, high)]
+    if strays:
+        raise ValueError(f"accuracy: binary labels must be 0/1 or -1/+1, got {strays[0]!r}")
+    cut = (low + high) / 2 if threshold is None else threshold
+    correct = sum((high if o > cut else low) == y for o, y in zip(outputs, ys))
+    return correct / len(ys)

@@ -20,6 +20,7 @@ from nbclient.exceptions import CellExecutionError
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 LECTURE_NOTEBOOKS = [
     "01_chain_rule_kramer.ipynb",
+    "02_hidden_layers_xor_kauchak.ipynb",
     "03_delta_recursion_matrix.ipynb",
     "04_activations_vanishing_gradients.ipynb",
 ]

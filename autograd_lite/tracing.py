@@ -12,6 +12,7 @@ written here.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections.abc import Iterator
@@ -74,9 +75,19 @@ class Contribution:
     name: str  # its name in the trace (label, or a generated one such as mul1)
     position: int  # which input of the operation it is (0 = left operand)
     local: float  # d node / d parent, the number
-    formula: Any  # d node / d parent, the table's rule as a SymPy expression in node names
     contribution: float  # upstream × local: what this step adds to d output / d parent
     grad_after: float  # d output / d parent summed over the paths processed so far
+    node: Value = field(repr=False)  # the operation's output, the node being processed
+    names: dict[Value, str] = field(repr=False)  # the trace's names for all nodes
+
+    @functools.cached_property
+    def formula(self) -> Any:
+        """d node / d parent: the table's rule as a SymPy expression in node names.
+
+        Built on first use: SymPy costs ~100x the numbers, and a trace of a big graph
+        should stay as cheap as the backward pass until someone reads its formulas.
+        """
+        return local_formula(self.node, self.position, self.names)
 
     @property
     def formula_text(self) -> str:
@@ -267,8 +278,7 @@ def trace(output: Value, *, accumulate: bool = True) -> Trace:
             assert parents[position] is parent  # backprop reports inputs in order
             recorded.append(Contribution(
                 parent=parent, name=names[parent], position=position, local=float(local),
-                formula=local_formula(node, position, names), contribution=float(added),
-                grad_after=float(after)))
+                contribution=float(added), grad_after=float(after), node=node, names=names))
         steps.append(Step(index=len(steps) + 1, node=node, name=names[node],
                           upstream=float(upstream), contributions=recorded))
 

@@ -89,7 +89,13 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but errors raise UsageError instead of printing usage and exiting."""
 
     def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{message} (see '{self.prog} --help')")
+        hint = ""
+        if "GRAPH" in message or "unrecognized arguments" in message or "expected one " \
+                "argument" in message:
+            # argparse takes "-x*y" for an option: the usual cure is "--".
+            hint = ("; a GRAPH that starts with '-' goes last, after '--' (trace --at x=1 -- "
+                    "'-x*2'), or starts with a space (' -x*2')")
+        raise UsageError(f"{message} (see '{self.prog} --help'{hint})")
 
 
 # ---------------------------------------------------------------- entry point

@@ -30,10 +30,18 @@ __all__ = ["Contribution", "Step", "Trace", "format_formula", "format_number",
 
 
 def format_number(number: float, digits: int = 4) -> str:
-    """A number with ``digits`` significant digits, as the slides print them (0.7275, 0.982)."""
+    """A number to ``digits`` significant digits: 0.7275, 0.9820, 0.09734; exact ones as is.
+
+    A number that ``digits`` digits hold exactly (2, 0.5, 0.25) prints without padding; a
+    rounded one keeps its trailing zeros (s1 = 0.98201… prints as 0.9820), so the reader
+    can tell a rounded number from an exact one.
+    """
     if number == 0:
         return "0"
     text = f"{number:.{digits}g}"
+    if float(text) != number:
+        text = f"{number:#.{digits}g}".rstrip(".")
+        text = text.replace(".e", "e")
     return text.replace("-", "−") if text.startswith("-") else text
 
 

@@ -173,7 +173,7 @@ def test_edges_show_the_tables_local_derivatives():
     # ds2/dx2 = s2(1 − s2) with s2 = 0.7275: 0.7275 · 0.2725 = 0.1982 (slide 21, by hand)
     assert "ds2/dx2 = s2·(1 − s2) = 0.1982" in labels
     assert "dout/ds2 = w2 = 0.5" in labels  # slide 16
-    assert "dx2/dw1 = s1 = 0.982" in labels  # slide 22
+    assert "dx2/dw1 = s1 = 0.9820" in labels  # slide 22: s1 = 0.982, rounded
     assert len(labels) == 8  # one per non-constant input
 
 

@@ -69,10 +69,11 @@ def test_explain_value_is_the_slides_formula_evaluated_and_the_engines_gradient(
 
 def test_str_reads_like_the_slide_symbols_then_numbers_then_result():
     # dout/dw1 = w2 · s2(1 − s2) · s1 with s2 = 0.7275, s1 = 0.982: 0.7275·0.2725 ≈ 0.1982,
-    # 0.5 · 0.1982 · 0.982 ≈ 0.09734 (by hand, 4 significant digits).
+    # 0.5 · 0.1982 · 0.982 ≈ 0.09734 (by hand, 4 significant digits; a rounded number keeps
+    # its trailing zero, 0.9820, an exact one does not, 0.5).
     n = kramer_chain()
     assert str(explain(n["out"], n["w1"])) == (
-        "dout/dw1 = w2 · s2·(1 − s2) · s1 = 0.5 · 0.1982 · 0.982 = 0.09734")
+        "dout/dw1 = w2 · s2·(1 − s2) · s1 = 0.5 · 0.1982 · 0.9820 = 0.09734")
     assert str(explain(n["out"], n["w2"])) == "dout/dw2 = s2 = 0.7275"
     assert str(explain(n["out"], n["w0"])) == (
         "dout/dw0 = w2 · s2·(1 − s2) · w1 · s1·(1 − s1) · s0 "

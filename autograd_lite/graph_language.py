@@ -226,7 +226,8 @@ def _quote(piece: str, limit: int = 40) -> str:
 
 
 def _suggest(name: str, known: Mapping[str, object] | tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(name, list(known), n=1)
+    same_but_case = [k for k in known if k.lower() == name.lower()]
+    close = same_but_case or difflib.get_close_matches(name, list(known), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 

@@ -1,0 +1,431 @@
+"""The command line ``autograd-lite`` on the Kramer lecture's graph (issue 5).
+
+Expected numbers are the slides' (x1 = 4, s1 = 0.982, x2 = 0.982, s2 = 0.7275, out = 0.3638;
+dout/dw2 = s2, dout/dw1 = w2·s2(1 − s2)·s1, dout/dw0 = w2·s2(1 − s2)·w1·s1(1 − s1)·s0)
+computed by hand with ``math``, or SymPy's own differentiation. Most tests call ``main``
+in-process; a few run ``python -m autograd_lite`` and the installed ``autograd-lite``
+script to check exit statuses and that no traceback reaches the user.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sympy
+
+from autograd_lite import cli
+from autograd_lite.cli import KRAMER_GRAPH, KRAMER_ROWS, main
+
+AT = "s0=2,w0=2,w1=1,w2=0.5"  # slide "Forward propagation"
+
+
+def S(x: float) -> float:  # noqa: N802 - the slide's name for the sigmoid
+    return 1 / (1 + math.exp(-x))
+
+
+# The slide's numbers, by hand.
+S0, W0, W1, W2 = 2.0, 2.0, 1.0, 0.5
+X1 = W0 * S0
+S1 = S(X1)
+X2 = W1 * S1
+S2 = S(X2)
+OUT = W2 * S2
+DOUT = {
+    "w2": S2,  # dout/dw2 = s2
+    "w1": W2 * S2 * (1 - S2) * S1,  # dout/dw1 = w2 s2(1 − s2) s1
+    "w0": W2 * S2 * (1 - S2) * W1 * S1 * (1 - S1) * S0,  # dout/dw0 = ... s0
+    "s0": W2 * S2 * (1 - S2) * W1 * S1 * (1 - S1) * W0,
+}
+
+
+def _number(text: str) -> float:
+    """A number as the tables print it (with a true minus sign)."""
+    return float(text.strip().replace("−", "-"))
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    status = main(list(argv))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def run_json(capsys, *argv: str) -> dict:
+    status, out, err = run(capsys, *argv, "--json")
+    assert status == 0, err
+    return json.loads(out)
+
+
+# ---------------------------------------------------------------- trace
+
+
+def test_trace_prints_the_forward_slide_the_steps_and_the_gradients(capsys):
+    status, out, err = run(capsys, "trace", KRAMER_GRAPH, "--at", AT)
+    assert status == 0 and err == ""
+    # Slide "Forward propagation": x1 = 4, s1 = 0.982, x2 = 0.982, s2 = 0.7275, out = 0.3638
+    section = out.split("Forward pass of out:\n")[1].split("\n\n")[0].splitlines()
+    assert section[0] == "  w0 = 2, s0 = 2, w1 = 1, w2 = 0.5"  # the inputs
+    forward = {line.split(" = ")[0].strip(): _number(line.rsplit("= ", 1)[1])
+               for line in section[1:]}
+    assert forward["x1"] == 4
+    assert round(forward["s1"], 3) == 0.982 and round(forward["x2"], 3) == 0.982
+    assert round(forward["s2"], 4) == 0.7275 and round(forward["out"], 4) == 0.3638
+    # One row per chain-rule step, the sigmoid's local derivative written s2·(1 − s2).
+    assert re.search(r"s2·\(1 − s2\) = 0\.198", out)
+    assert re.search(r"s1·\(1 − s1\) = 0\.0176", out)
+    gradients = {line.split(" = ")[0].strip(): _number(line.split(" = ")[1])
+                 for line in out.split("Gradients of out:")[1].splitlines() if " = " in line}
+    for name, expected in DOUT.items():
+        assert gradients[f"dout/d{name}"] == pytest.approx(expected, rel=5e-4), name
+
+
+def test_trace_json_has_every_step_in_backward_order_with_the_slides_numbers(capsys):
+    data = run_json(capsys, "trace", KRAMER_GRAPH, "--at", AT)
+    assert data["output"] == "out"
+    assert data["value"] == pytest.approx(OUT, rel=1e-15)
+    assert data["nodes"]["x1"] == 4.0
+    assert data["nodes"]["s1"] == pytest.approx(S1, rel=1e-15)
+    # Backpropagation works "backwards" from the output: out, s2, x2, s1, x1.
+    assert [step["node"] for step in data["steps"]] == ["out", "s2", "x2", "s1", "x1"]
+    sigmoid_step = data["steps"][1]
+    assert sigmoid_step["computed_as"] == "sigmoid(x2)"
+    assert sigmoid_step["upstream"] == pytest.approx(W2)  # dout/ds2 = w2
+    (to_x2,) = sigmoid_step["contributions"]
+    assert to_x2["input"] == "x2"
+    assert to_x2["formula"] == "s2*(1 - s2)"  # the table's rule, in the node's name
+    assert to_x2["local"] == pytest.approx(S2 * (1 - S2), rel=1e-14)
+    assert to_x2["contribution"] == pytest.approx(W2 * S2 * (1 - S2), rel=1e-14)
+    for name, expected in DOUT.items():
+        assert data["gradients"][name] == pytest.approx(expected, rel=1e-14), name
+
+
+def test_trace_reads_values_from_a_file_and_the_command_line_wins(capsys, tmp_path):
+    values = tmp_path / "values.txt"
+    values.write_text("# the slide's first guess\ns0 = 2\nw0 = 2\nw1 = 1\nw2 = 7\n")
+    data = run_json(capsys, "trace", KRAMER_GRAPH, "-f", str(values), "--at", "w2=0.5")
+    assert data["value"] == pytest.approx(OUT, rel=1e-15)
+    as_json = tmp_path / "values.json"
+    as_json.write_text(json.dumps({"s0": 2, "w0": 2, "w1": 1, "w2": 0.5}))
+    assert run_json(capsys, "trace", KRAMER_GRAPH, "-f", str(as_json))["value"] == \
+        pytest.approx(OUT, rel=1e-15)
+
+
+def test_trace_reads_the_graph_from_stdin(capsys, monkeypatch):
+    monkeypatch.setattr(sys, "stdin", io.StringIO(KRAMER_GRAPH.replace("; ", "\n")))
+    data = run_json(capsys, "trace", "-", "--at", AT)
+    assert data["value"] == pytest.approx(OUT, rel=1e-15)
+
+
+def test_trace_notes_assignments_the_output_does_not_use(capsys):
+    status, _out, err = run(capsys, "trace", "a = x*2; out = x*3", "--at", "x=1")
+    assert status == 0
+    assert err == "autograd-lite: note: a is assigned but not used by the output out\n"
+
+
+# ---------------------------------------------------------------- explain
+
+
+def test_explain_writes_the_slides_formula_numbers_and_result(capsys):
+    status, out, err = run(capsys, "explain", KRAMER_GRAPH, "--at", AT, "--wrt", "w1")
+    assert status == 0 and err == ""
+    # dout/dw1 = w2 · s2(1 − s2) · s1, then the same as numbers, then the result
+    head, formula, numbers, result = out.strip().split(" = ")
+    assert head == "dout/dw1"
+    assert formula == "w2 · s2·(1 − s2) · s1"
+    factors = [_number(n) for n in numbers.split(" · ")]
+    assert factors == pytest.approx([W2, S2 * (1 - S2), S1], rel=5e-4)
+    assert _number(result) == pytest.approx(DOUT["w1"], rel=5e-4)
+
+
+def test_explain_json_gives_the_three_slide_formulas_symbolically(capsys):
+    data = run_json(capsys, "explain", KRAMER_GRAPH, "--at", AT, "--wrt", "w2,w1",
+                    "--wrt", "w0")
+    s0, s1, s2, w1, w2 = sympy.symbols("s0 s1 s2 w1 w2")
+    slide = {"w2": s2, "w1": w2 * s2 * (1 - s2) * s1,
+             "w0": w2 * s2 * (1 - s2) * w1 * s1 * (1 - s1) * s0}
+    assert [e["wrt"] for e in data["explanations"]] == ["w2", "w1", "w0"]
+    for explanation in data["explanations"]:
+        expression = sympy.sympify(explanation["expression"])  # our own output, in a test
+        assert sympy.simplify(expression - slide[explanation["wrt"]]) == 0
+        assert explanation["value"] == pytest.approx(DOUT[explanation["wrt"]], rel=1e-14)
+        (path,) = explanation["paths"]  # a single path: the chain
+        assert path["nodes"][0] == "out" and path["nodes"][-1] == explanation["wrt"]
+
+
+def test_explain_without_wrt_explains_every_input(capsys):
+    data = run_json(capsys, "explain", KRAMER_GRAPH, "--at", AT)
+    assert [e["wrt"] for e in data["explanations"]] == ["w0", "s0", "w1", "w2"]
+    for e in data["explanations"]:
+        assert e["value"] == pytest.approx(DOUT[e["wrt"]], rel=1e-14)
+
+
+def test_explain_expand_matches_sympys_derivative_of_the_whole_network(capsys):
+    data = run_json(capsys, "explain", KRAMER_GRAPH, "--at", AT, "--wrt", "w0", "--expand")
+    s0, w0, w1, w2 = sympy.symbols("s0 w0 w1 w2")
+    sig = lambda x: 1 / (1 + sympy.exp(-x))
+    network = w2 * sig(w1 * sig(w0 * s0))
+    (explanation,) = data["explanations"]
+    expression = sympy.sympify(explanation["expression"])
+    assert expression.free_symbols <= {s0, w0, w1, w2}  # no intermediate names left
+    point = {s0: 2, w0: 2, w1: 1, w2: sympy.Rational(1, 2)}
+    assert float(expression.subs(point)) == pytest.approx(
+        float(sympy.diff(network, w0).subs(point)), rel=1e-12)
+
+
+def test_explain_an_intermediate_node_and_a_node_off_the_path(capsys):
+    data = run_json(capsys, "explain", KRAMER_GRAPH, "--at", AT, "--wrt", "s2")
+    assert data["explanations"][0]["expression"] == "w2"  # dout/ds2 = w2 (slide)
+    status, out, _err = run(capsys, "explain", "a = x*2; out = y*3", "--at", "x=1,y=1",
+                           "--wrt", "a")
+    assert status == 0
+    assert out.startswith("dout/da = 0")
+
+
+@pytest.mark.parametrize(("argv", "fragment"), [
+    (["--wrt", "w9"], "the graph has no node named 'w9'"),
+    (["--wrt", "W1"], "did you mean 'w1'"),
+    (["--wrt", ","], "--wrt needs a node name"),
+])
+def test_explain_rejects_unknown_names(capsys, argv, fragment):
+    status, out, err = run(capsys, "explain", KRAMER_GRAPH, "--at", AT, *argv)
+    assert status == 2 and out == ""
+    assert fragment in err and err.count("\n") == 1
+
+
+# ---------------------------------------------------------------- draw
+
+
+def test_draw_writes_an_svg_with_every_node_and_the_highlighted_path(capsys, tmp_path):
+    target = tmp_path / "graph.svg"
+    status, out, err = run(capsys, "draw", KRAMER_GRAPH, "--at", AT, "-o", str(target),
+                           "--highlight", "w0")
+    assert status == 0, err
+    assert out == f"wrote {target}\n"
+    svg = target.read_text()
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg
+    for name in ("s0", "w0", "x1", "s1", "w1", "x2", "s2", "w2", "out"):
+        assert f">{name}<" in svg
+    assert "#d62728" in svg  # the highlight colour of the path from w0
+    assert "grad 0.7275" in svg  # dout/dw2 = s2: gradients are filled in before drawing
+
+
+def test_draw_png_and_frames_one_per_backward_step(capsys, tmp_path):
+    target = tmp_path / "graph.png"
+    frames = tmp_path / "frames"
+    status, out, err = run(capsys, "draw", KRAMER_GRAPH, "--at", AT, "-o", str(target),
+                           "--frames", str(frames), "--derivatives")
+    assert status == 0, err
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    written = sorted(p.name for p in frames.iterdir())
+    # Five operations, five backward steps: out, s2, x2, s1, x1.
+    assert written == ["step-1-out.png", "step-2-s2.png", "step-3-x2.png", "step-4-s1.png",
+                       "step-5-x1.png"]
+    assert "wrote 5 frames" in out
+
+
+def test_draw_to_a_dot_file_needs_no_graphviz(capsys, tmp_path):
+    target = tmp_path / "graph.dot"
+    status, _out, _err = run(capsys, "draw", KRAMER_GRAPH, "--at", AT, "-o", str(target))
+    assert status == 0
+    assert target.read_text().startswith("digraph")
+
+
+def test_draw_without_dot_writes_the_dot_file_and_says_how_to_install(capsys, tmp_path,
+                                                                       monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no `dot` anywhere
+    target = tmp_path / "graph.svg"
+    status, out, err = run(capsys, "draw", KRAMER_GRAPH, "--at", AT, "-o", str(target))
+    assert status == 0
+    assert not target.exists()
+    assert (tmp_path / "graph.dot").read_text().startswith("digraph")
+    assert out == f"wrote {tmp_path / 'graph.dot'}\n"
+    assert err.startswith("autograd-lite: note: Graphviz's dot program is not installed")
+    assert "sudo apt-get install graphviz" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(("argv", "fragment"), [
+    (["-o", "graph.txt"], "cannot tell the image format of 'graph.txt'"),
+    (["-o", "graph"], "(no extension)"),
+    (["--highlight", "w7"], "the graph has no node named 'w7'"),
+])
+def test_draw_rejects_bad_options(capsys, tmp_path, monkeypatch, argv, fragment):
+    monkeypatch.chdir(tmp_path)
+    status, _out, err = run(capsys, "draw", KRAMER_GRAPH, "--at", AT, *argv)
+    assert status == 2 and fragment in err and err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+# ---------------------------------------------------------------- errors and exit codes
+
+
+@pytest.mark.parametrize(("argv", "fragment"), [
+    (["trace", KRAMER_GRAPH, "--at", "s0=2,w0=2"], "no value for w1, w2"),
+    (["trace", KRAMER_GRAPH, "--at", AT + ",w3=1"], "which the graph does not use"),
+    (["trace", KRAMER_GRAPH, "--at", AT, "--at", "w0=3"], "'w0' is given twice"),
+    (["trace", KRAMER_GRAPH, "--at", "s0=2,w0=2,w1=1,w2=inf"], "must be a number"),
+    (["trace", KRAMER_GRAPH, "-f", "/no/such/file"], "cannot read the values file"),
+    (["trace", "y = log(x)", "--at", "x=0"], "log of a non-positive number"),
+    (["trace", "y = sqrt(x)", "--at", "x=0"], "the local derivative of sqrt is undefined"),
+    (["trace", "y = exp(x)", "--at", "x=800"], "overflow"),
+    (["trace", "y = 2*3"], "is a number or an input itself"),
+    (["trace"], "the following arguments are required: GRAPH"),
+    (["trace", "-x*2"], "a GRAPH that starts with '-' goes last"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+    ([], "no command given"),
+    (["demo", "--epochs", "0"], "not between 1 and 1000000"),
+    (["demo", "--momentum", "1"], "not in [0, 1)"),
+    (["demo", "--lr", "nan"], "not a finite number"),
+])
+def test_usage_and_input_errors_exit_2_with_one_line(capsys, argv, fragment):
+    status, _out, err = run(capsys, *argv)
+    assert status == 2
+    assert err.startswith("autograd-lite: error: ") and err.count("\n") == 1, err
+    assert fragment in err
+    assert "Traceback" not in err
+
+
+def test_an_internal_error_exits_1_and_says_it_is_a_bug(capsys, monkeypatch):
+    def broken(args):
+        raise RuntimeError("something the code did not expect")
+
+    monkeypatch.setattr(cli, "run_trace", broken)
+    status, _out, err = run(capsys, "trace", KRAMER_GRAPH, "--at", AT)
+    assert status == 1
+    assert err.startswith("autograd-lite: error: internal error: RuntimeError")
+    assert "this is a bug" in err and "Traceback" not in err
+
+
+# ---------------------------------------------------------------- help
+
+
+@pytest.mark.parametrize(("command", "must_mention"), [
+    ([], ["demo", "trace", "explain", "draw", "The graph language", "Exit status"]),
+    (["demo"], ["--output", "--epochs", "--lr", "--momentum", "--no-progress",
+                "what weights"]),
+    (["trace"], ["GRAPH", "--at", "--values-file", "--json", "The graph language",
+                 "sigmoid", "leaky_relu"]),
+    (["explain"], ["GRAPH", "--at", "--wrt", "--expand", "--json", "dout/dw1"]),
+    (["draw"], ["GRAPH", "--at", "--output", "--highlight", "--frames", "--derivatives",
+                "svg", "sudo", "Graphviz"]),
+])
+def test_every_command_has_complete_help(capsys, command, must_mention):
+    status, out, err = run(capsys, *command, "--help")
+    assert status == 0 and err == ""
+    for text in must_mention:
+        assert text in out, text
+
+
+def test_version(capsys):
+    status, out, _ = run(capsys, "--version")
+    assert status == 0 and out.startswith("autograd-lite 0.")
+
+
+# ---------------------------------------------------------------- the real processes
+
+
+def _python_m(*argv: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(Path(cli.__file__).parents[1])}
+    return subprocess.run([sys.executable, "-m", "autograd_lite", *argv], capture_output=True,
+                          text=True, env=env, cwd=cwd, check=False)
+
+
+def test_python_m_autograd_lite_exit_statuses_and_no_traceback():
+    ok = _python_m("explain", KRAMER_GRAPH, "--at", AT, "--wrt", "w2")
+    assert ok.returncode == 0 and ok.stdout.startswith("dout/dw2 = s2 = 0.7275")
+    for argv in (["trace", "__import__('os').system('echo hacked')"],
+                 ["trace", "9**9**9**9"],
+                 ["trace", "x.__class__", "--at", "x=1"],
+                 ["nonsense"]):
+        bad = _python_m(*argv)
+        assert bad.returncode == 2, argv
+        assert bad.stdout == ""
+        assert len(bad.stderr.splitlines()) == 1 and "Traceback" not in bad.stderr
+        assert "hacked" not in bad.stdout + bad.stderr
+
+
+def test_the_installed_console_script_runs():
+    script = Path(sys.executable).parent / "autograd-lite"
+    assert script.exists(), "pip install -e . installs the autograd-lite command"
+    done = subprocess.run([str(script), "--version"], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0 and done.stdout.startswith("autograd-lite ")
+
+
+# ---------------------------------------------------------------- demo
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
+    """``autograd-lite demo`` run once, as a user would, in an empty directory."""
+    where = tmp_path_factory.mktemp("demo")
+    return _python_m("demo", cwd=where), where
+
+
+def test_demo_runs_and_shows_the_forward_slide(demo):
+    done, _ = demo
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    for name, slide in (("x1", "4"), ("s1", "0.982"), ("x2", "0.982"), ("s2", "0.7275"),
+                        ("out", "0.3638")):
+        assert f"slide {name} = {slide}" in out
+    assert "DIFFERS" not in out
+
+
+def test_demo_checks_the_three_formulas_against_the_graph(demo):
+    out = demo[0].stdout
+    assert out.count("same formula, same number; engine's gradient") == 3
+    assert "dout/dw1 = w2 · s2·(1 − s2) · s1 = 0.5 · 0.198" in out
+    assert "dout/dw0 = w2 · s2·(1 − s2) · w1 · s1·(1 − s1) · s0" in out
+    assert "DIFFERENT" not in out and "DISAGREES" not in out
+
+
+def test_demo_writes_the_graph_where_it_says(demo):
+    done, where = demo
+    assert f"wrote {Path('kramer.svg')}" in done.stdout
+    assert "<svg" in (where / "kramer.svg").read_text()
+
+
+def _found_weights(out: str) -> dict[str, float]:
+    line = next(line for line in out.splitlines() if line.strip().startswith("w0 = "))
+    return {part.split(" = ")[0].strip(): float(part.split(" = ")[1])
+            for part in line.split("   ") if part.strip()}
+
+
+def test_demo_answers_what_weights_produced_the_slides_data(demo):
+    done, _ = demo
+    found = _found_weights(done.stdout)
+    # The weights it found reproduce the six rows of the slide, computed here by hand.
+    for s0, out in KRAMER_ROWS:
+        assert found["w2"] * S(found["w1"] * S(found["w0"] * s0)) == pytest.approx(out,
+                                                                                  abs=1e-3)
+    # (1, −2, 3) reproduce the printed rows to all their 8 decimals: that is the answer.
+    for s0, out in KRAMER_ROWS:
+        assert 3 * S(-2 * S(1 * s0)) == pytest.approx(out, abs=1e-8)
+    assert found == pytest.approx({"w0": 1.0, "w1": -2.0, "w2": 3.0}, abs=1e-2)
+    assert "Answer: the data were produced by w0 = 1, w1 = -2, w2 = 3" in done.stdout
+
+
+def test_demo_shows_a_progress_bar_on_stderr(demo):
+    done, _ = demo
+    assert "[##############################] 100%  epoch 3000/3000" in done.stderr
+    assert "[####" not in done.stdout
+
+
+def test_demo_without_graphviz_writes_the_dot_file(tmp_path):
+    env = {**os.environ, "PATH": str(tmp_path / "empty"),
+           "PYTHONPATH": str(Path(cli.__file__).parents[1])}
+    done = subprocess.run([sys.executable, "-m", "autograd_lite", "demo", "--epochs", "10",
+                           "--no-progress", "-o", "k.svg"], capture_output=True, text=True,
+                          env=env, cwd=tmp_path, check=False)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "k.dot").read_text().startswith("digraph")
+    assert "wrote k.dot" in done.stdout
+    assert "Graphviz's dot program is not installed" in done.stderr
+    assert "epoch" not in done.stderr  # --no-progress

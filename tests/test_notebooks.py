@@ -23,6 +23,7 @@ LECTURE_NOTEBOOKS = [
     "02_hidden_layers_xor_kauchak.ipynb",
     "03_delta_recursion_matrix.ipynb",
     "04_activations_vanishing_gradients.ipynb",
+    "05_losses_and_natural_pairs.ipynb",
 ]
 CELL_TIMEOUT = 300  # seconds for one cell: a hung kernel fails instead of blocking the suite
 

@@ -22,9 +22,14 @@ import pytest
 import sympy
 
 from autograd_lite import cli
-from autograd_lite.cli import KRAMER_GRAPH, KRAMER_ROWS, main
+from autograd_lite.cli import KRAMER_GRAPH, main
 
 AT = "s0=2,w0=2,w1=1,w2=0.5"  # slide "Forward propagation"
+# Slide "The challenge": inputs s0 and outputs out; "What weights (w0 w1 w2) produced these data?"
+SLIDE_ROWS = [
+    (0.32625098, 0.71507894), (-0.65595776, 1.0065779), (-0.9664146, 1.09676408),
+    (1.53148642, 0.48558244), (-1.07312405, 1.12584863), (1.32680081, 0.51212226),
+]
 
 
 def S(x: float) -> float:  # noqa: N802 - the slide's name for the sigmoid
@@ -402,14 +407,18 @@ def test_demo_answers_what_weights_produced_the_slides_data(demo):
     done, _ = demo
     found = _found_weights(done.stdout)
     # The weights it found reproduce the six rows of the slide, computed here by hand.
-    for s0, out in KRAMER_ROWS:
+    for s0, out in SLIDE_ROWS:
         assert found["w2"] * S(found["w1"] * S(found["w0"] * s0)) == pytest.approx(out,
                                                                                   abs=1e-3)
     # (1, −2, 3) reproduce the printed rows to all their 8 decimals: that is the answer.
-    for s0, out in KRAMER_ROWS:
+    for s0, out in SLIDE_ROWS:
         assert 3 * S(-2 * S(1 * s0)) == pytest.approx(out, abs=1e-8)
     assert found == pytest.approx({"w0": 1.0, "w1": -2.0, "w2": 3.0}, abs=1e-2)
-    assert "Answer: the data were produced by w0 = 1, w1 = -2, w2 = 3" in done.stdout
+    # The table it prints is the slide's six rows, each with the network's fitted output.
+    table = done.stdout.split("out (network)\n")[1].splitlines()[:6]
+    printed = [tuple(float(x) for x in line.split()[:2]) for line in table]
+    assert printed == pytest.approx(SLIDE_ROWS, abs=1e-8)
+    assert "Answer: w0 = 1, w1 = -2, w2 = 3." in done.stdout
 
 
 def test_demo_shows_a_progress_bar_on_stderr(demo):

@@ -91,7 +91,7 @@ KRAMER: list[Cell] = [
         return dict(s0=s0, w0=w0, w1=w1, w2=w2, x1=x1, s1=s1, x2=x2, s2=s2, out=out)
 
 
-    n = kramer_chain()                        # change the numbers: kramer_chain(s0=1.0, ...)
+    n = kramer_chain()                        # the slide's s0 = 2, w0 = 2, w1 = 1, w2 = 0.5
     slide = {"x1": 4, "s1": 0.982, "x2": 0.982, "s2": 0.7275, "out": 0.3638}
     for name, printed in slide.items():
         digits = len(str(printed).partition(".")[2])      # as many decimals as the slide
@@ -252,11 +252,12 @@ KRAMER: list[Cell] = [
         cost = 0.5 * (target - g["out"]) ** 2
         cost.backward()
         if step == 0:                             # the slide's update rules, by hand
-            o, t = g["out"].data, target
-            S1, S2 = g["s1"].data, g["s2"].data
-            by_slide = {"w2": (o - t) * S2,
-                        "w1": (o - t) * 0.5 * S2 * (1 - S2) * S1,
-                        "w0": (o - t) * 0.5 * S2 * (1 - S2) * 1.0 * S1 * (1 - S1) * 2.0}
+            out_, s0_, s1_, s2_, w1_, w2_ = (g[k].data for k in ("out", "s0", "s1", "s2",
+                                                                 "w1", "w2"))
+            error = out_ - target
+            by_slide = {"w2": error * s2_,
+                        "w1": error * w2_ * s2_ * (1 - s2_) * s1_,
+                        "w0": error * w2_ * s2_ * (1 - s2_) * w1_ * s1_ * (1 - s1_) * s0_}
             for name, dC in by_slide.items():
                 assert math.isclose(g[name].grad, dC, rel_tol=1e-13), name
         for name in weights:                      # "3. Update the weights"
@@ -580,19 +581,19 @@ KAUCHAK: list[Cell] = [
     fig, (ax_e, ax_s) = plt.subplots(1, 2, figsize=(9, 3.2))
     for name, (net, history) in runs.items():
         ax_e.plot(history.loss, label=name)
-        ax_s.plot(history.step_loss[:400], lw=0.8, label=name)
+        ax_s.plot(history.step_loss[:200], lw=0.8, label=name)
         accuracy = nn.accuracy(net, xor_x, xor_y)
-        wiggle = np.mean(np.abs(np.diff(history.step_loss[:400])))
+        wiggle = np.mean(np.abs(np.diff(history.step_loss[:200])))
         print(f"{name:>15}: {history.steps:>5} updates, final loss {history.loss[-1]:.4f}, "
               f"accuracy {accuracy:.0%}, mean |change of batch loss| per update {wiggle:.4f}")
         assert accuracy == 1.0, name
     ax_e.set(yscale="log", xlabel="epoch", ylabel="mean loss", title="per epoch")
-    ax_s.set(xlabel="update", ylabel="loss of the update's batch", title="the first 400 updates")
+    ax_s.set(xlabel="update", ylabel="loss of the update's batch", title="the first 200 updates")
     ax_e.legend(fontsize=8);
     """),
     code(r"""
     # Online updates jump from example to example; the full batch's loss moves smoothly.
-    noise = {name: np.mean(np.abs(np.diff(h.step_loss[:400]))) for name, (_, h) in runs.items()}
+    noise = {name: np.mean(np.abs(np.diff(h.step_loss[:200]))) for name, (_, h) in runs.items()}
     assert noise["online (1)"] > noise["mini-batch (2)"] > noise["full batch (4)"]
     """),
     md(r"""
@@ -807,7 +808,9 @@ DELTA_RECURSION: list[Cell] = [
     md(r"""
     Now train on XOR (four examples, stacked side by side as columns, so the recursion above
     works unchanged on a whole batch) from three starts: all zeros, all 0.3, random. Symmetric
-    starts stay symmetric and cannot learn XOR; the random start does.
+    starts stay symmetric and cannot learn XOR; the random start does. (On XOR the all-zero
+    start is even a stationary point: every output is $\sigma(0) = \frac12$, the four
+    examples' gradients cancel exactly, and nothing ever moves.)
     """),
     code(r"""
     X = np.array([[0, 0, 1, 1],
@@ -1067,9 +1070,9 @@ ACTIVATIONS: list[Cell] = [
     from autograd_lite import gradients
 
 
-    def first_layer_gradient_norm(f, relu_like, depth, width, seed):
+    def first_layer_gradient_norm(f, gain, depth, width, seed):
         rng = np.random.default_rng(seed)
-        scale = (math.sqrt(2) if relu_like else 1.0) / math.sqrt(width)
+        scale = gain / math.sqrt(width)           # the weights' standard deviation
         layer = [Value(float(t)) for t in rng.normal(size=width)]
         first = None
         for _ in range(depth):
@@ -1082,10 +1085,10 @@ ACTIVATIONS: list[Cell] = [
 
     width, seeds = 8, range(9)                   # change: width, how many random networks
     depths = [1, 2, 4, 8, 12, 16, 24]
+    gains = {"sigmoid": 1.0, "tanh": 1.0, "ReLU": math.sqrt(2), "leaky ReLU": math.sqrt(2)}
     norms = {}
     for name, (f, _) in activations.items():
-        relu_like = "ReLU" in name
-        norms[name] = [np.median([first_layer_gradient_norm(f, relu_like, d, width, s)
+        norms[name] = [np.median([first_layer_gradient_norm(f, gains[name], d, width, s)
                                   for s in seeds]) for d in depths]
 
     fig, ax = plt.subplots()
@@ -1110,9 +1113,10 @@ ACTIVATIONS: list[Cell] = [
     assert all(b < a for a, b in zip(norms["sigmoid"], norms["sigmoid"][1:]))
     """),
     md(r"""
-    **Try:** make the sigmoid net's weights larger (`scale`) — $W_k\,\sigma'$ can exceed 1 only
-    where $\sigma'$ is far from its best, so it does not help for long; change `width`; add
-    `"tanh"` with the ReLU scale.
+    **Try:** larger weights for the sigmoid (`gains["sigmoid"] = 4.0`): to beat the factor
+    0.25 a weight must exceed 4, and large weights push $z$ into the flat tails where
+    $\sigma'$ is tiny — the gradient still vanishes. Change `width`, `depths`, or the chain's
+    `weights` above.
     """),
 ]
 
@@ -1348,7 +1352,8 @@ def make_notebook(cells: list[Cell]) -> nbformat.NotebookNode:
 def execute(nb: nbformat.NotebookNode) -> float:
     """Run every cell in a fresh kernel, cwd = notebooks/; return the seconds it took."""
     start = time.perf_counter()
-    NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name=KERNEL,
+    # record_timing=False: no timestamps in the saved cells, so a rebuild diffs cleanly.
+    NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name=KERNEL, record_timing=False,
                    resources={"metadata": {"path": str(HERE)}}).execute()
     return time.perf_counter() - start
 

@@ -332,7 +332,9 @@ def draw(output: Value, *, show_derivatives: bool = False,
                 formula = format_formula(local_formula(node, position, names))
                 number = format_number(prim.derivatives[position](*datas, node.data, FLOAT))
                 value = number if formula == number else f"{formula}\n= {number}"
-                labels.append(f"d{names[node]}/d{names[parent]} = {value}")
+                # A backslash starts an escape (\n, \l) in a DOT label: keep a name's literal.
+                labels.append(f"d{names[node]}/d{names[parent]} = {value}".replace(
+                    "\\", "\\\\"))
             if step is not None and node is step.node:
                 contribution = next(c for c in step.contributions if c.position == position)
                 labels.append(f"+{format_number(contribution.contribution)}")

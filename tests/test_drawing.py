@@ -363,3 +363,15 @@ def test_docs_images_are_made_by_the_project(tmp_path):
     assert "grad 0.0035" in svg and HIGHLIGHT_COLOR in svg
     # the committed images exist (regenerate with: python docs/make_images.py)
     assert (REPO / "docs" / "images" / "kramer-chain.svg").exists()
+
+
+def test_labels_with_graphviz_syntax_characters_are_drawn_literally():
+    # Record labels treat { } | < > as structure and DOT treats \ as an escape.
+    a, b = Value(1.0, "{a|b}"), Value(2.0, '<x> "q" \\')
+    c = a * b
+    c.label = "c&d"
+    nodes, edges = parse(svg_of(draw(c, show_derivatives=True)))
+    names = {texts[0] for _, texts in nodes.values() if len(texts) == 3}
+    assert names == {"{a|b}", '<x> "q" \\', "c&d"}
+    labels = {" ".join(texts) for *_, texts in edges if texts}
+    assert 'dc&d/d{a|b} = <x> "q" \\ = 2' in labels  # d(a·b)/da = b = 2

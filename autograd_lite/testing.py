@@ -401,16 +401,26 @@ class Expression:
                 first = [sympy.diff(self.sympy, s) for s in symbols]
                 formulas = [sympy.diff(first[i], s) for i in range(len(symbols))
                             for s in symbols]
-            # A Piecewise branch the domain never reaches may hold 1/0 (relu's 0 branch
-            # under a division): SymPy writes zoo, which lambdify cannot print. NaN there
-            # would fail loudly if it were ever reached.
-            formulas = [f.xreplace({sympy.zoo: sympy.nan}) for f in formulas]
-            # diff(sign(u)) is 2·DiracDelta(u), which is 0 away from u = 0; points keep
-            # MARGIN from every kink, so the delta is 0 wherever it is evaluated.
-            formulas = [f.replace(sympy.DiracDelta, lambda *args: sympy.S.Zero)
-                        for f in formulas]
+            formulas = [_smooth_part(formula) for formula in formulas]
             self._references[kind] = sympy.lambdify(symbols, formulas, modules="mpmath")
         return self._references[kind]
+
+
+def _smooth_part(formula: Any) -> Any:
+    """A derivative formula as it is away from kinks, in terms lambdify can print.
+
+    SymPy brings in |u| by itself (sqrt(u**2) is Abs(u) for real u), and differentiating
+    |u| twice leaves 2·DiracDelta(u), or an unevaluated Derivative(sign(u)) when SymPy
+    cannot tell that u is real. Both are 0 away from u = 0, where every point is.
+    A Piecewise branch the domain never reaches may hold 1/0 (a user's relu under a
+    division): SymPy writes zoo there, which lambdify cannot print; NaN would fail loudly
+    if it were ever reached.
+    """
+    formula = formula.replace(sympy.DiracDelta, lambda *args: sympy.S.Zero)
+    formula = formula.replace(
+        lambda e: isinstance(e, sympy.Derivative) and isinstance(e.expr, sympy.sign),
+        lambda e: sympy.S.Zero)
+    return formula.xreplace({sympy.zoo: sympy.nan})
 
 
 def _checked_domain(domain: Mapping[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:

@@ -777,9 +777,8 @@ DELTA_RECURSION: list[Cell] = [
     $\sigma(\cdot)$ and receives the same $\delta$: entry $j$ of $W_\ell\,\delta_{\ell+1}$ is
     row $j$ of $W_\ell$ (unit $j$'s outgoing weights) times $\delta_{\ell+1}$, and all rows are
     equal. Their weights get identical updates and stay identical forever: a layer of $n$ units
-    behaves like **one** unit. At exactly zero it is
-    even worse for the first step: $W_\ell\, \delta_{\ell+1} = 0$, so the hidden weights do not
-    move at all.
+    behaves like **one** unit. At exactly zero it is even worse for the first step:
+    $W_\ell\, \delta_{\ell+1} = 0$, so the hidden weights do not move at all.
 
     First the engine's view, one gradient on the XOR input $(1, 0)$: every column of
     $\partial L / \partial W_0$ — one column per hidden unit — is the same.
@@ -1115,8 +1114,8 @@ ACTIVATIONS: list[Cell] = [
     md(r"""
     **Try:** larger weights for the sigmoid (`gains["sigmoid"] = 4.0`): to beat the factor
     0.25 a weight must exceed 4, and large weights push $z$ into the flat tails where
-    $\sigma'$ is tiny — the gradient still vanishes. Change `width`, `depths`, or the chain's
-    `weights` above.
+    $\sigma'$ is tiny — the gradient vanishes more slowly, but it still vanishes. Change
+    `width`, `depths`, or the chain's `weights` above.
     """),
 ]
 
@@ -1252,11 +1251,12 @@ LOSSES: list[Cell] = [
     assert np.allclose(engine, numeric, atol=1e-8)
     """),
     md(r"""
-    **The steepness of E exactly balances the flatness of the softmax.** The softmax's own
-    slopes, $\partial y_i / \partial z_j = y_i(\delta_{ij} - y_j)$, are small wherever one
-    class dominates; $\partial E / \partial y_i = -t_i / y_i$ is large exactly there. Their
-    product (the chain rule, summed over $i$) is $y_j - t_j$. The engine's Jacobian of the
-    softmax, row by row:
+    **The steepness of E exactly balances the flatness of the softmax.** The softmax's slopes,
+    $\partial y_i / \partial z_j = y_i(\delta_{ij} - y_j)$, carry a factor $y_i$: for the
+    correct class $k$ they are small exactly when $y_k$ is small, when the network is
+    confidently wrong. The error's steepness $\partial E / \partial y_k = -1 / y_k$ is large
+    exactly then. Their product (the chain rule, summed over $i$) is $y_j - t_j$. The
+    engine's Jacobian of the softmax, row by row:
     """),
     code(r"""
     ys = nn.losses.softmax(z)

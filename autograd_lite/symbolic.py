@@ -11,7 +11,7 @@ import functools
 from types import SimpleNamespace
 from typing import Any
 
-from .engine import Constant, Value, reverse_topological_order
+from .engine import Constant, Value
 
 __all__ = ["node_names", "sympy_namespace", "sympy_number", "to_sympy"]
 
@@ -53,6 +53,32 @@ def sympy_number(number: float) -> Any:
     return sympy.Float(number)
 
 
+def reading_order(output: Value) -> list[Value]:
+    """Every non-constant node, inputs first, in the order a person reads the expression.
+
+    A left-to-right depth-first postorder: in ``p - q`` the leaf ``p`` comes before ``q``.
+    Iterative, and independent of the order backward() happens to use.
+    """
+    order: list[Value] = []
+    seen = {output}
+    stack: list[tuple[Value, int]] = [(output, 0)]
+    while stack:
+        node, next_parent = stack[-1]
+        parents = node.parents
+        while next_parent < len(parents):
+            parent = parents[next_parent]
+            next_parent += 1
+            if parent not in seen and type(parent) is not Constant:
+                seen.add(parent)
+                stack[-1] = (node, next_parent)
+                stack.append((parent, 0))
+                break
+        else:
+            stack.pop()
+            order.append(node)
+    return order
+
+
 def node_names(output: Value) -> dict[Value, str]:
     """A unique, stable name for every non-constant node of the graph.
 
@@ -60,7 +86,7 @@ def node_names(output: Value) -> dict[Value, str]:
     ``label_2``); unlabelled leaves get ``v1, v2, ...`` and unlabelled operations are
     named after their operation (``mul1``, ``sigmoid1`` ...), in input-to-output order.
     """
-    order = reverse_topological_order(output)[::-1]  # inputs first
+    order = reading_order(output)
     taken = {node.label for node in order if node.label}
     names: dict[Value, str] = {}
     used: set[str] = set()
@@ -97,7 +123,7 @@ def to_sympy(output: Value, names: dict[Value, str] | None = None) -> Any:
     f = sympy_namespace()
     names = node_names(output) if names is None else names
     expressions: dict[Value, Any] = {}
-    for node in reversed(reverse_topological_order(output)):
+    for node in reading_order(output):
         prim = node._prim
         if prim is None:
             expressions[node] = sympy.Symbol(names[node])

@@ -2,9 +2,11 @@
 
 The strategies generate random expression graphs over every primitive of the table, each
 paired with a **SymPy twin** written here with SymPy's own functions (sigmoid as
-``1/(1 + exp(-x))``, relu as a ``Piecewise`` ...). The twin is deliberately *not* made by
+``1/(1 + exp(-x))``, tanh as ``sympy.tanh`` ...). The twin is deliberately *not* made by
 ``to_sympy``: it is an independent second definition, so comparing the engine's gradients
-with ``sympy.diff`` of the twin really checks the table of local derivatives.
+with ``sympy.diff`` of the twin really checks the table of local derivatives. (The kinked
+primitives abs, relu and leaky_relu keep one sign of their operand on the whole domain, so
+their twin is the branch that applies there: ``relu(u)`` is ``u`` or ``0``.)
 
     >>> from hypothesis import given
     >>> from autograd_lite.testing import expression_and_point, assert_gradients_match_sympy
@@ -30,6 +32,7 @@ Needs ``hypothesis`` and ``sympy`` (not pytest).
 from __future__ import annotations
 
 import math
+import numbers
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -335,7 +338,7 @@ class Expression:
         checked = {}
         for name in self.variables:
             number = point[name]
-            if isinstance(number, bool) or not isinstance(number, (int, float)):
+            if isinstance(number, bool) or not isinstance(number, numbers.Real):
                 raise TypeError(f"point[{name!r}] must be a real number, "
                                 f"not {type(number).__name__}")
             low, high = self.domain[name]

@@ -13,6 +13,7 @@ import sys
 import pytest
 import sympy
 from hypothesis import Phase, given, settings
+from hypothesis import strategies as st
 
 import autograd_lite.testing as testing
 from autograd_lite import PRIMITIVES, Value
@@ -98,17 +99,67 @@ def domain_problems(expression, point):
         if name == "div" and isinstance(step.operands[1], int) and abs(args[1]) < MARGIN:
             problems.append(f"division by {args[1]}")
         if name == "pow" and isinstance(step.operands[0], int):
-            exponent = step.operands[1]
-            fractional = isinstance(exponent, int) or exponent != int(exponent)
-            if fractional and args[0] < MARGIN:
-                problems.append(f"{args[0]} ** {args[1]}")
-            if not fractional and exponent < 0 and abs(args[0]) < MARGIN:
+            exponent = step.operands[1]  # a node index (int) or a number (float)
+            value_exponent = isinstance(exponent, int)
+            if (value_exponent or exponent != int(exponent)) and args[0] < MARGIN:
+                problems.append(f"{args[0]} ** {args[1]}: the base must be positive")
+            if not value_exponent and exponent < 0 and abs(args[0]) < MARGIN:
                 problems.append(f"{args[0]} ** {exponent}, near the pole")
         if not abs(values[len(expression.variables) + i]) <= 3 * BOUND:
             problems.append(f"node {i} = {values[len(expression.variables) + i]} is too large")
     if not abs(values[-1]) <= BOUND:
         problems.append(f"the output {values[-1]} exceeds BOUND")
     return problems
+
+
+def interval(low=-6.0, high=6.0, one_signed=False):
+    @st.composite
+    def draw(draw):
+        a = draw(st.floats(low, high))
+        b = draw(st.floats(low, high))
+        a, b = min(a, b), max(a, b)
+        if one_signed and a < MARGIN and b > -MARGIN:  # keep it MARGIN away from 0
+            a, b = (max(a, MARGIN), max(b, MARGIN)) if b > -a else (min(a, -MARGIN),
+                                                                   min(b, -MARGIN))
+        return (a, max(b, a))
+
+    return draw()
+
+
+# The interval arithmetic behind the guards, with the preconditions the generator ensures.
+RANGE_CASES = {
+    "add": (interval(), interval()), "sub": (interval(), interval()),
+    "mul": (interval(), interval()), "div": (interval(), interval(one_signed=True)),
+    "pow, value exponent": (interval(MARGIN, 4.0), interval(-3.0, 3.0)),
+    "pow, integer exponent": (interval(-3.0, 3.0), st.sampled_from([2.0, 3.0])),
+    "pow, negative integer exponent": (interval(-3.0, 3.0, one_signed=True),
+                                       st.sampled_from([-1.0, -2.0])),
+    "pow, fractional exponent": (interval(MARGIN, 3.0), st.sampled_from([0.5, 1.5, -0.5])),
+    "pow, number base": (st.sampled_from([2.0, 0.5, 3.0, 1.5]), interval(-4.0, 4.0)),
+    "neg": (interval(),), "abs": (interval(one_signed=True),), "exp": (interval(),),
+    "log": (interval(MARGIN, 8.0),), "sqrt": (interval(MARGIN, 8.0),), "tanh": (interval(),),
+    "sigmoid": (interval(),), "relu": (interval(),), "leaky_relu": (interval(), interval()),
+    "sin": (interval(-20.0, 20.0),), "cos": (interval(-20.0, 20.0),),
+}
+
+
+@pytest.mark.parametrize("case", RANGE_CASES)
+def test_interval_arithmetic_encloses_every_value(case):
+    name = case.split(",")[0]
+
+    @settings(max_examples=60)
+    @given(st.tuples(*RANGE_CASES[case]))
+    def check(operands):
+        intervals = [o if isinstance(o, tuple) else (o, o) for o in operands]
+        low, high = testing._RANGES[name](*intervals)
+        # sample each operand densely, endpoints included, and evaluate with math
+        grids = [[a + (b - a) * k / 24 for k in range(25)] for a, b in intervals]
+        for args in itertools.product(*grids):
+            value = FLOAT_RULES[name](*args)
+            assert low - 1e-9 * (1 + abs(low)) <= value <= high + 1e-9 * (1 + abs(high)), (
+                f"{case}{tuple(args)} = {value} outside [{low}, {high}]")
+
+    check()
 
 
 @settings(max_examples=150)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from . import __version__
-from .engine import Value
+from .engine import Value, reverse_topological_order
 from .graph_language import (
     FUNCTIONS,
     MAX_TEXT_LENGTH,
@@ -247,6 +247,12 @@ Examples:
                       help="label every edge with its local derivative (formula = number)")
     draw.add_argument("--frames", metavar="DIR", type=Path,
                       help="also write one image per backward step into DIR (a flip-book)")
+    draw.add_argument("--max-nodes", metavar="N", type=_positive_int, default=250,
+                      help="refuse to draw more than N value nodes (default: 250), since a "
+                           "bigger drawing is unreadable; see --summarise")
+    draw.add_argument("--summarise", action="store_true",
+                      help="with more than --max-nodes nodes, draw the N nearest the output "
+                           "and one node counting the rest")
     draw.set_defaults(run=run_draw)
     return parser
 
@@ -433,6 +439,7 @@ def run_trace(args: argparse.Namespace) -> int:
                 } for c in step.contributions],
             } for step in recorded],
             "gradients": input_gradients,
+            "all_gradients": gradients,  # every node the output depends on
         }, sys.stdout)
         return EXIT_OK
     print(f"Forward pass of {output_name}:")
@@ -578,7 +585,14 @@ def run_draw(args: argparse.Namespace) -> int:
                  if name.strip()]
     for name in highlight:
         graph.node(name)  # an unknown name is an input error with a suggestion
-    options: dict[str, Any] = {"show_derivatives": args.derivatives}
+    size = len(reverse_topological_order(output))
+    if size > args.max_nodes and not args.summarise:
+        raise GraphError(f"the graph has {size} value nodes, more than --max-nodes "
+                         f"{args.max_nodes}: a drawing that size is unreadable (and slow to lay "
+                         f"out); add --summarise to draw the {args.max_nodes} nodes nearest "
+                         "the output, or raise --max-nodes")
+    options: dict[str, Any] = {"show_derivatives": args.derivatives,
+                               "max_nodes": args.max_nodes, "summarise": args.summarise}
     if highlight:
         options["highlight"] = highlight
     with _backward_errors("backward pass"):

@@ -255,6 +255,21 @@ def test_draw_without_dot_writes_the_dot_file_and_says_how_to_install(capsys, tm
     assert "sudo apt-get install graphviz" in err and err.count("\n") == 1
 
 
+def test_draw_refuses_a_hairball_unless_asked_to_summarise(capsys, tmp_path):
+    # x0 = a·b, then 40 layers of (sigmoid, ·2): 1 + 80 operations and 2 leaves = 83 nodes.
+    chain = "; ".join(["x0 = a*b", *(f"x{i} = sigmoid(x{i - 1})*2" for i in range(1, 41))])
+    target = tmp_path / "big.svg"
+    status, _out, err = run(capsys, "draw", chain, "--at", "a=1,b=2", "-o", str(target),
+                            "--max-nodes", "30")
+    assert status == 2 and not target.exists()
+    assert "the graph has 83 value nodes, more than --max-nodes 30" in err
+    assert "add --summarise" in err
+    status, _out, err = run(capsys, "draw", chain, "--at", "a=1,b=2", "-o", str(target),
+                            "--max-nodes", "30", "--summarise")
+    assert status == 0, err
+    assert "53 more nodes" in target.read_text()  # 83 − the 30 drawn
+
+
 @pytest.mark.parametrize(("argv", "fragment"), [
     (["-o", "graph.txt"], "cannot tell the image format of 'graph.txt'"),
     (["-o", "graph"], "(no extension)"),
@@ -318,7 +333,7 @@ def test_an_internal_error_exits_1_and_says_it_is_a_bug(capsys, monkeypatch):
                  "sigmoid", "leaky_relu"]),
     (["explain"], ["GRAPH", "--at", "--wrt", "--expand", "--json", "dout/dw1"]),
     (["draw"], ["GRAPH", "--at", "--output", "--highlight", "--frames", "--derivatives",
-                "svg", "sudo", "Graphviz"]),
+                "--max-nodes", "--summarise", "svg", "sudo", "Graphviz"]),
 ])
 def test_every_command_has_complete_help(capsys, command, must_mention):
     status, out, err = run(capsys, *command, "--help")

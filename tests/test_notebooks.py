@@ -48,7 +48,9 @@ def load_generator() -> ModuleType:
 
 def test_the_five_lecture_notebooks_are_there():
     found = sorted(path.name for path in NOTEBOOKS_DIR.glob("*.ipynb"))
-    assert found == LECTURE_NOTEBOOKS
+    assert found == LECTURE_NOTEBOOKS, (
+        "notebooks/ should hold exactly the five lecture notebooks (each one is executed "
+        f"here): found {found}")
 
 
 def test_a_failing_assert_in_a_notebook_fails_the_run():

@@ -178,14 +178,21 @@ def _check_characters(text: str) -> None:
         raise GraphError("the graph is empty: write assignments such as "
                          "'x1 = w0*s0; out = sigmoid(x1)'")
     depth = 0
-    for line_number, line in enumerate(text.splitlines() or [text], start=1):
+    for line_number, line in enumerate(text.split("\n"), start=1):
+        # A comment may say "s = σ(x)"; code may not (Python would fold some non-ASCII
+        # names into ASCII ones: 'ｘ' is 'x'). Strings are rejected later, so '#' always
+        # starts a comment here.
+        code = line.partition("#")[0]
         for column, char in enumerate(line, start=1):
             where = _where(line_number, column, text)
+            if not char.isprintable() and char != "\t":
+                raise GraphError(f"{where}: control or invisible character {char!r} in the "
+                                 "graph")
+            if column > len(code):
+                continue
             if not char.isascii():
                 raise GraphError(f"{where}: non-ASCII character {char!r} (U+{ord(char):04X}); "
                                  "names are ASCII letters, digits and '_'")
-            if not char.isprintable() and char != "\t":
-                raise GraphError(f"{where}: control character {char!r} in the graph")
             if char in "([{":
                 depth += 1
                 if depth > MAX_NESTING:

@@ -366,11 +366,13 @@ HOSTILE = [
     # unicode: Python would fold 'ｘ' (fullwidth) into 'x'; we refuse non-ASCII outright
     ("σ = 1", "non-ASCII character 'σ'"),
     ("ｘ = 1", "non-ASCII character 'ｘ'"),
-    ("x\u200b = 1", "non-ASCII character"),  # zero-width space
-    ("y = x \u202e+ 1", "non-ASCII character"),  # right-to-left override
+    ("x\u200b = 1", "invisible character"),  # zero-width space
+    ("y = x \u202e+ 1", "invisible character"),  # right-to-left override
+    ("y = x  # \u202e hidden", "invisible character"),  # even in a comment
+    ("y = x\u2028+ 1", "invisible character"),  # a line separator Python does not know
     ("café = 1", "non-ASCII character 'é'"),
-    ("x = 1\x00", "control character"),
-    ("x = 1\x1b[2J", "control character"),
+    ("x = 1\x00", "control or invisible character"),
+    ("x = 1\x1b[2J", "control or invisible character"),
 ]
 
 
@@ -447,6 +449,11 @@ def test_hostile_input_raises_graph_error_from_the_library(text, fragment, nothi
     with pytest.raises(GraphError) as caught:
         parse_graph(text).evaluate({})
     assert fragment in str(caught.value)
+
+
+def test_comments_may_use_the_lectures_symbols():
+    graph = evaluate_graph("s = sigmoid(x)  # s = σ(x) = 1/(1 + e^−x)", {"x": 0.0})
+    assert graph.output.data == 0.5
 
 
 def test_errors_point_at_the_offending_piece():

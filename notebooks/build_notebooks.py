@@ -244,7 +244,7 @@ KRAMER: list[Cell] = [
     repeat. The first step is checked against the slide's formulas.
     """),
     code(r"""
-    target, alpha, steps = 0.7, 1.0, 300          # change: the learning rate, the steps
+    target, alpha, steps = 0.7, 0.2, 100          # change: the learning rate, the steps
     weights = {"w0": 2.0, "w1": 1.0, "w2": 0.5}   # "1. Choose random initial weights"
     costs, outs = [], []
     for step in range(steps):
@@ -275,6 +275,17 @@ KRAMER: list[Cell] = [
     ax_o.plot(outs)
     ax_o.axhline(target, color="gray", ls=":")
     ax_o.set(xlabel="step", ylabel="out", title="out approaches the target");
+    """),
+    md(r"""
+    Notice that $w_0$ hardly moved while $w_2$ nearly doubled: $w_0$'s gradient carries both
+    sigmoid slopes, and $s_1(1 - s_1) = 0.0177$ at $x_1 = 4$. The weights far from the output
+    learn slowly — the *vanishing gradient* of notebook 4.
+    """),
+    code(r"""
+    moved = {name: weights[name] - start for name, start in (("w0", 2.0), ("w1", 1.0),
+                                                                ("w2", 0.5))}
+    print({name: f"{change:+.4f}" for name, change in moved.items()})
+    assert abs(moved["w0"]) < abs(moved["w1"]) < abs(moved["w2"])
     """),
     md(r"""
     ## "What weights ($w_0\ w_1\ w_2$) produced these data?"

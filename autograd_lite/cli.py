@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from . import __version__
-from .engine import Value, reverse_topological_order
+from .engine import Constant, Value, reverse_topological_order
 from .graph_language import (
     FUNCTIONS,
     MAX_TEXT_LENGTH,
@@ -222,6 +222,9 @@ Example:
     explain.add_argument("--expand", action="store_true",
                          help="write the formula over the inputs only (replace every "
                               "intermediate name by its expression)")
+    explain.add_argument("--max-paths", metavar="N", type=_positive_int, default=1000,
+                         help="refuse a formula with more than N paths (default: 1000), "
+                              "which explains nothing; 'trace' still gives the number")
     explain.add_argument("--json", action="store_true", help="print machine-readable JSON")
     explain.set_defaults(run=run_explain)
 
@@ -467,6 +470,17 @@ def _wrt_names(args: argparse.Namespace, graph: EvaluatedGraph) -> list[str]:
     return list(dict.fromkeys(names))  # each once, in the order given
 
 
+def _count_paths(output: Value, wrt: Value) -> int:
+    """How many paths lead from ``wrt`` up to ``output`` (each a term of the chain rule)."""
+    order = reverse_topological_order(output)  # output first: users before their inputs
+    paths = {output: 1}
+    for node in order:
+        for parent in node.parents:
+            if type(parent) is not Constant:  # numbers get no gradient: no path ends there
+                paths[parent] = paths.get(parent, 0) + paths.get(node, 0)
+    return paths.get(wrt, 0)
+
+
 def run_explain(args: argparse.Namespace) -> int:
     from .explanation import explain
     from .tracing import format_formula
@@ -476,8 +490,13 @@ def run_explain(args: argparse.Namespace) -> int:
     explanations = []
     for name in _wrt_names(args, graph):
         node = graph.node(name)
+        paths = _count_paths(output, node)
+        if paths > args.max_paths:
+            raise GraphError(f"d{_output_name(graph)}/d{name} is a sum over {paths} paths, more "
+                             f"than --max-paths {args.max_paths}: a formula that long explains "
+                             "nothing; 'trace' gives the number (or raise --max-paths)")
         with _backward_errors(f"explain d{_output_name(graph)}/d{name}"):
-            explanation = explain(output, node, expand=args.expand)
+            explanation = explain(output, node, expand=args.expand, max_paths=args.max_paths)
         _check_finite({name: explanation.value}, explanation.output_name)
         explanations.append(explanation)
     if args.json:

@@ -193,6 +193,18 @@ def test_explain_an_intermediate_node_and_a_node_off_the_path(capsys):
     assert out.startswith("dout/da = 0")
 
 
+def test_explain_refuses_a_formula_with_too_many_paths(capsys):
+    # a1 = a0·a0 doubles the paths at each level: 2^k paths from x to a_k.
+    doubling = "a0 = x*x; a1 = a0*a0; a2 = a1*a1; a3 = a2*a2"  # 2^4 = 16 paths
+    status, _out, err = run(capsys, "explain", doubling, "--at", "x=1.5", "--max-paths", "10")
+    assert status == 2
+    assert "da3/dx is a sum over 16 paths, more than --max-paths 10" in err
+    data = run_json(capsys, "explain", doubling, "--at", "x=1.5", "--max-paths", "16")
+    (explanation,) = data["explanations"]
+    assert len(explanation["paths"]) == 16
+    assert explanation["value"] == pytest.approx(16 * 1.5**15, rel=1e-12)  # d x^16/dx
+
+
 @pytest.mark.parametrize(("argv", "fragment"), [
     (["--wrt", "w9"], "the graph has no node named 'w9'"),
     (["--wrt", "W1"], "did you mean 'w1'"),
@@ -331,7 +343,8 @@ def test_an_internal_error_exits_1_and_says_it_is_a_bug(capsys, monkeypatch):
                 "what weights"]),
     (["trace"], ["GRAPH", "--at", "--values-file", "--json", "The graph language",
                  "sigmoid", "leaky_relu"]),
-    (["explain"], ["GRAPH", "--at", "--wrt", "--expand", "--json", "dout/dw1"]),
+    (["explain"], ["GRAPH", "--at", "--wrt", "--expand", "--max-paths", "--json",
+                   "dout/dw1"]),
     (["draw"], ["GRAPH", "--at", "--output", "--highlight", "--frames", "--derivatives",
                 "--max-nodes", "--summarise", "svg", "sudo", "Graphviz"]),
 ])

@@ -48,6 +48,9 @@ def test_kramer_forward_propagation_gives_the_slide_numbers():
     assert round(n["L2.N0.a"].data, 4) == 0.7275
     assert out.label == "L3.N0.a"
     assert round(out.data, 4) == 0.3638
+    # no bias, linear output: out is exactly the product w2·s2, as the slide writes it
+    assert out.op == "*"
+    assert [p.label for p in out.parents] == ["L3.N0.w0", "L2.N0.a"]
 
 
 def test_kramer_chain_rule_formulas():

@@ -139,6 +139,24 @@ def test_no_progress_bar_unless_asked_or_on_a_terminal():
     assert out.getvalue() == ""
 
 
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_bar_appears_by_itself_on_a_terminal_for_long_runs(monkeypatch):
+    # "Long" is an estimate of the whole run against AUTO_PROGRESS_SECONDS; setting the
+    # limit to 0 or to 10⁹ makes every run long or short without timing anything.
+    monkeypatch.setattr(nn.train, "AUTO_PROGRESS_SECONDS", 0.0)
+    terminal = Terminal()
+    nn.fit(nn.MLP(2, [2, 1], seed=0), nn.data.xor(), lr=0.1, epochs=3, file=terminal)
+    assert "fit epoch 3/3" in terminal.getvalue()
+    monkeypatch.setattr(nn.train, "AUTO_PROGRESS_SECONDS", 1e9)
+    terminal = Terminal()
+    nn.fit(nn.MLP(2, [2, 1], seed=0), nn.data.xor(), lr=0.1, epochs=3, file=terminal)
+    assert terminal.getvalue() == ""
+
+
 # ---------------------------------------------------------------- errors
 
 

@@ -470,6 +470,16 @@ def _wrt_names(args: argparse.Namespace, graph: EvaluatedGraph) -> list[str]:
     return list(dict.fromkeys(names))  # each once, in the order given
 
 
+def _differentiable_node(graph: EvaluatedGraph, name: str) -> Value:
+    """The node called ``name``; a named number ("c = 2") is an input error, with the cure."""
+    node = graph.node(name)
+    if type(node) is Constant:
+        raise GraphError(f"{name} = {_number(node.data)} is a number written into the graph, "
+                         "not a node with a gradient; to differentiate with respect to it, "
+                         f"read it as an input instead and give it with --at {name}=...")
+    return node
+
+
 def _count_paths(output: Value, wrt: Value) -> int:
     """How many paths lead from ``wrt`` up to ``output`` (each a term of the chain rule)."""
     order = reverse_topological_order(output)  # output first: users before their inputs
@@ -489,7 +499,7 @@ def run_explain(args: argparse.Namespace) -> int:
     output = _require_graph_output(graph)
     explanations = []
     for name in _wrt_names(args, graph):
-        node = graph.node(name)
+        node = _differentiable_node(graph, name)
         paths = _count_paths(output, node)
         if paths > args.max_paths:
             raise GraphError(f"d{_output_name(graph)}/d{name} is a sum over {paths} paths, more "
@@ -603,7 +613,7 @@ def run_draw(args: argparse.Namespace) -> int:
     highlight = [name.strip() for item in args.highlight for name in item.split(",")
                  if name.strip()]
     for name in highlight:
-        graph.node(name)  # an unknown name is an input error with a suggestion
+        _differentiable_node(graph, name)  # an unknown name is an input error
     size = len(reverse_topological_order(output))
     if size > args.max_nodes and not args.summarise:
         raise GraphError(f"the graph has {size} value nodes, more than --max-nodes "

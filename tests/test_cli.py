@@ -193,6 +193,15 @@ def test_explain_an_intermediate_node_and_a_node_off_the_path(capsys):
     assert out.startswith("dout/da = 0")
 
 
+def test_explain_and_draw_refuse_a_named_number(capsys, tmp_path):
+    for argv in (["explain", "c = 2; out = c*x", "--at", "x=3", "--wrt", "c"],
+                 ["draw", "c = 2; out = c*x", "--at", "x=3", "-o", str(tmp_path / "g.svg"),
+                  "--highlight", "c"]):
+        status, _out, err = run(capsys, *argv)
+        assert status == 2
+        assert "c = 2 is a number written into the graph" in err and "--at c=" in err
+
+
 def test_explain_refuses_a_formula_with_too_many_paths(capsys):
     # a1 = a0·a0 doubles the paths at each level: 2^k paths from x to a_k.
     doubling = "a0 = x*x; a1 = a0*a0; a2 = a1*a1; a3 = a2*a2"  # 2^4 = 16 paths

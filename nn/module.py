@@ -165,14 +165,14 @@ class Module:
                                  f"({', '.join(name for name, _ in params)}), "
                                  f"got {len(values)} values")
             updates = [(name, p, v) for (name, p), v in zip(params, values)]
-        numbers_ = []
+        checked = []
         for name, p, v in updates:
             if isinstance(v, Value):
                 v = v.data
             if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
                 raise ValueError(f"set_parameters: {name} must be a finite number, got {v!r}")
-            numbers_.append((p, float(v)))
-        for p, v in numbers_:  # all checked first: a bad value changes nothing
+            checked.append((p, float(v)))
+        for p, v in checked:  # all checked first: a bad value changes nothing
             p.data = v
 
     def __call__(self, inputs: Any) -> Any:  # pragma: no cover - every subclass defines it

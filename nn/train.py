@@ -107,7 +107,11 @@ def _example_loss(loss: Callable[[Any, Any], Value], model: Any, x: Any, y: Any,
         value = loss(model(x), y)
     except (ValueError, TypeError, IndexError, ZeroDivisionError, OverflowError) as exc:
         # Same exception type, with the example that caused it.
-        raise type(exc)(f"fit: example {index} (target {y!r}): {exc}") from exc
+        try:
+            located = type(exc)(f"fit: example {index} (target {y!r}): {exc}")
+        except Exception:  # an exception type that takes other arguments: keep it as is
+            raise exc from None
+        raise located from exc
     if not isinstance(value, Value):
         raise TypeError(f"fit: the loss must return a Value, got {type(value).__name__} "
                         f"for example {index}")
@@ -123,13 +127,16 @@ class _ProgressBar:
         self.epochs = epochs
         self.file = file
         self.shown = False
+        self.width = 0  # the last line's length: a shorter line must blank out its tail
 
     def update(self, epoch: int, loss: float, lr: float, seconds: float) -> None:
         done = round(self.WIDTH * epoch / self.epochs)
         bar = "#" * done + "." * (self.WIDTH - done)
         width = len(str(self.epochs))
-        self.file.write(f"\rfit epoch {epoch:>{width}}/{self.epochs} [{bar}] "
-                        f"loss {loss:.4g}  lr {lr:.3g}  {seconds:.1f}s")
+        line = (f"fit epoch {epoch:>{width}}/{self.epochs} [{bar}] "
+                f"loss {loss:.4g}  lr {lr:.3g}  {seconds:.1f}s")
+        self.file.write("\r" + line.ljust(self.width))
+        self.width = len(line)
         self.file.flush()
         self.shown = True
 

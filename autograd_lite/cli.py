@@ -18,6 +18,7 @@ import json
 import math
 import os
 import sys
+import textwrap
 import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -65,7 +66,8 @@ The graph language:
   {', '.join(sorted(FUNCTIONS))}
   (leaky_relu(x) has slope 0.01 below 0; leaky_relu(x, alpha) sets it).
   Anything else (attributes, indexing, strings, lambda, imports ...) is rejected: the
-  text is parsed with a whitelist, never run as Python. GRAPH '-' reads it from stdin.
+  text is parsed with a whitelist, never run as Python. GRAPH '-' reads it from stdin;
+  a GRAPH that starts with '-' goes last, after '--':  trace --at x=1 -- '-x*2'
 """
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
@@ -143,8 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
     formatter = argparse.RawDescriptionHelpFormatter
     parser = _Parser(
         prog=PROG, formatter_class=formatter,
-        description="autograd_lite: see every chain-rule step of backpropagation on a graph "
-                    "you write as assignments.",
+        description=_paragraph(
+            "autograd_lite: see every chain-rule step of backpropagation on a graph "
+            "you write as assignments."),
         epilog=GRAPH_HELP + f"""
 Examples:
   {PROG} demo
@@ -171,11 +174,12 @@ Exit status: 0 ok, 2 usage or input error (one line on stderr), 1 internal error
     demo = commands.add_parser(
         "demo", formatter_class=formatter,
         help="the Kramer lecture end to end: forward, trace, formulas, graph, training",
-        description="Mark Kramer's backpropagation lecture, end to end, with the slides' "
-                    "numbers: forward propagation, the backward pass step by step, the "
-                    "three chain-rule formulas checked against the graph, the graph drawn "
-                    "to a file, then gradient descent on the slide's six data rows to "
-                    "answer its question: what weights (w0 w1 w2) produced these data?",
+        description=_paragraph(
+            "Mark Kramer's backpropagation lecture, end to end, with the slides' "
+            "numbers: forward propagation, the backward pass step by step, the "
+            "three chain-rule formulas checked against the graph, the graph drawn "
+            "to a file, then gradient descent on the slide's six data rows to "
+            "answer its question: what weights (w0 w1 w2) produced these data?"),
         epilog=f"Example:\n  {PROG} demo -o kramer.svg")
     demo.add_argument("-o", "--output", metavar="FILE", type=Path, default=Path("kramer.svg"),
                       help="where to write the graph drawing (default: kramer.svg; without "
@@ -194,10 +198,11 @@ Exit status: 0 ok, 2 usage or input error (one line on stderr), 1 internal error
     trace = commands.add_parser(
         "trace", parents=[graph_options], formatter_class=formatter,
         help="the backward pass as a table, one row per chain-rule step",
-        description="Evaluate GRAPH at the given inputs and print the forward values, "
-                    "then the backward pass step by step (each node's upstream gradient, "
-                    "each local derivative as formula and number, what is added to each "
-                    "input), then the gradient of the output with respect to every input.",
+        description=_paragraph(
+            "Evaluate GRAPH at the given inputs and print the forward values, "
+            "then the backward pass step by step (each node's upstream gradient, "
+            "each local derivative as formula and number, what is added to each "
+            "input), then the gradient of the output with respect to every input."),
         epilog=GRAPH_HELP + f"""
 Example:
   {PROG} trace "{KRAMER_GRAPH}" --at s0=2,w0=2,w1=1,w2=0.5""")
@@ -208,14 +213,15 @@ Example:
     explain = commands.add_parser(
         "explain", parents=[graph_options], formatter_class=formatter,
         help="the chain-rule formula for d output / d NAME, with numbers",
-        description="The chain rule for d output / d NAME as the lecture writes it: the sum "
-                    "over every path of the product of local derivatives, in the nodes' "
-                    "names, then as numbers, then the result (equal to the engine's "
-                    "gradient).",
+        description=_paragraph(
+            "The chain rule for d output / d NAME as the lecture writes it: the sum "
+            "over every path of the product of local derivatives, in the nodes' "
+            "names, then as numbers, then the result (equal to the engine's "
+            "gradient)."),
         epilog=GRAPH_HELP + f"""
 Example:
   {PROG} explain "{KRAMER_GRAPH}" --at s0=2,w0=2,w1=1,w2=0.5 --wrt w1
-  prints  dout/dw1 = w2 · s2·(1 − s2) · s1 = 0.5 · 0.1982 · 0.982 = 0.09734""")
+  prints  dout/dw1 = w2 · s2·(1 − s2) · s1 = (the same as numbers) = 0.09734""")
     explain.add_argument("--wrt", metavar="NAME", action="append", default=[],
                          help="the node to differentiate with respect to (repeatable, or "
                               "comma-separated; default: every input)")
@@ -231,13 +237,14 @@ Example:
     draw = commands.add_parser(
         "draw", parents=[graph_options], formatter_class=formatter,
         help="draw the graph (data and grad on every node) to an image file",
-        description="Draw GRAPH with the data and gradient of every node (after the "
-                    "backward pass of the output) to the file given with -o; the format "
-                    "comes from its extension: " + ", ".join(IMAGE_FORMATS + DOT_FORMATS)
-                    + ". Rendering needs Graphviz's dot program; without it the DOT text "
-                    "is written to a .dot file next to it, with a note on installing "
-                    "Graphviz (Debian/Ubuntu: sudo apt-get install graphviz; macOS: brew "
-                    "install graphviz).",
+        description=_paragraph(
+            "Draw GRAPH with the data and gradient of every node (after the "
+            "backward pass of the output) to the file given with -o; the format "
+            "comes from its extension: " + ", ".join(IMAGE_FORMATS + DOT_FORMATS)
+            + ". Rendering needs Graphviz's dot program; without it the DOT text "
+            "is written to a .dot file next to it, with a note on installing "
+            "Graphviz (Debian/Ubuntu: sudo apt-get install graphviz; macOS: brew "
+            "install graphviz)."),
         epilog=GRAPH_HELP + f"""
 Examples:
   {PROG} draw "{KRAMER_GRAPH}" --at s0=2,w0=2,w1=1,w2=0.5 -o graph.svg --highlight w0
@@ -258,6 +265,11 @@ Examples:
                            "and one node counting the rest")
     draw.set_defaults(run=run_draw)
     return parser
+
+
+def _paragraph(text: str) -> str:
+    """A help description wrapped to the usual width (the epilogs keep their own layout)."""
+    return textwrap.fill(text, width=88)
 
 
 def _positive_int(text: str) -> int:

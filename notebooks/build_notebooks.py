@@ -959,16 +959,17 @@ ACTIVATIONS: list[Cell] = [
     code(r"""
     alpha = 0.1          # leaky ReLU's slope for z < 0 (0.01 is common; 0.1 is easier to see)
 
+
+    def S_np(z):
+        return 1 / (1 + np.exp(-z))
+
+
     activations = {      # name: (the engine's function of a Value, the lecture's gradient)
         "sigmoid": (lambda v: v.sigmoid(), lambda z: S_np(z) * (1 - S_np(z))),
         "tanh": (lambda v: v.tanh(), lambda z: 1 - np.tanh(z) ** 2),
         "ReLU": (lambda v: v.relu(), lambda z: np.where(z >= 0, 1.0, 0.0)),
         "leaky ReLU": (lambda v: v.leaky_relu(alpha), lambda z: np.where(z >= 0, 1.0, alpha)),
     }
-
-
-    def S_np(z):
-        return 1 / (1 + np.exp(-z))
 
 
     z = np.linspace(-5, 5, 201)                  # includes z = 0 exactly
@@ -1039,15 +1040,17 @@ ACTIVATIONS: list[Cell] = [
         return a, w[0]
 
 
-    def first_weight_gradient_by_formula(gradient, weights, x=1.0):
-        # x * prod f'(z_k) * prod_{k>=2} w_k, with z_k recomputed from the forward rule
+    def first_weight_gradient_by_formula(name, weights, x=1.0):
+        # x * prod f'(z_k) * prod_{k>=2} w_k in NumPy: the forward pass recomputed by hand,
+        # each f'(z_k) from the lecture's gradient column
         functions = {"sigmoid": S_np, "tanh": np.tanh, "ReLU": lambda z: np.maximum(z, 0),
                      "leaky ReLU": lambda z: np.where(z >= 0, z, alpha * z)}
+        lecture_gradient = activations[name][1]
         a, product = x, x
         for k, wk in enumerate(weights):
             zk = wk * a
-            a = functions[gradient](zk)
-            product *= activations[gradient][1](zk) * (wk if k > 0 else 1.0)
+            a = functions[name](zk)
+            product *= lecture_gradient(zk) * (wk if k > 0 else 1.0)
         return float(product)
 
 

@@ -120,6 +120,7 @@ class GraphProgram:
     output: str  # the output's name: the last target, or "out" for a bare expression
     unused: tuple[str, ...]  # assigned names the output does not depend on
     indents: tuple[int, ...] = ()  # blanks stripped from each line (for columns in messages)
+    first_use: Mapping[str, str] = field(default_factory=dict)  # input -> "column 4" (messages)
 
     def evaluate(self, values: Mapping[str, float | Value]) -> EvaluatedGraph:
         """Build the graph with the engine; ``values`` must give every input, and only those.
@@ -439,8 +440,10 @@ def _link(assignments: list[Assignment], checker: _Checker) -> GraphProgram:
     last = assignments[-1]
     output = last.target or ("out" if "out" in assigned_at else "")
     unused = _unused(output, depends, assignments)
+    first_use = {name: checker.where(node) for name, node in first_read.items()
+                 if name in inputs}
     return GraphProgram(checker.text, tuple(assignments), tuple(inputs), output, unused,
-                        tuple(checker.indents))
+                        tuple(checker.indents), first_use)
 
 
 def _unused(output: str, depends: dict[str, set[str]],
@@ -533,7 +536,9 @@ def _check_values(program: GraphProgram, values: Mapping[str, float | Value]) ->
     missing = [name for name in program.inputs if name not in values]
     if missing:
         given = ",".join(f"{name}=..." for name in missing)
-        raise GraphError(f"no value for {', '.join(missing)}: give "
+        used = "; ".join(f"{name} at {program.first_use[name]}" for name in missing
+                         if name in program.first_use)
+        raise GraphError(f"no value for {', '.join(missing)} (first used: {used}): give "
                          f"{'it' if len(missing) == 1 else 'them'} with --at {given}")
     assigned = {a.target for a in program.assignments if a.target}
     for name in values:

@@ -226,7 +226,9 @@ def test_bad_values_are_rejected_with_what_is_wrong(text, fragment):
 
 
 def test_missing_values_are_all_named_at_once():
-    with pytest.raises(GraphError, match=r"no value for w1, w2: give them with --at w1=...,w2="):
+    # Where each is first read: KRAMER.index("w1") + 1 == 36, KRAMER.index("w2") + 1 == 67.
+    with pytest.raises(GraphError, match=r"no value for w1, w2 \(first used: w1 at column 36; "
+                                         r"w2 at column 67\): give them with --at w1=...,w2="):
         evaluate_graph(KRAMER, {"s0": 2, "w0": 2})
 
 

@@ -12,15 +12,23 @@ import importlib
 from typing import Any
 
 from . import primitives
-from .engine import Constant, Value, backward, is_recording, no_grad, reverse_topological_order
+from .engine import (
+    Constant,
+    Value,
+    backward,
+    is_recording,
+    linear,
+    no_grad,
+    reverse_topological_order,
+)
 from .functional import grad, gradcheck, gradients
-from .primitives import PRIMITIVES, Primitive
+from .primitives import NARY_PRIMITIVES, PRIMITIVES, Primitive
 from .symbolic import node_names, to_sympy
 
 __all__ = [
-    "PRIMITIVES", "Constant", "Explanation", "Primitive", "Step", "Trace", "Value",
-    "backward", "cos", "draw", "exp", "explain", "grad", "gradcheck", "gradients",
-    "is_recording", "leaky_relu", "log", "no_grad", "node_names", "primitives", "relu",
+    "NARY_PRIMITIVES", "PRIMITIVES", "Constant", "Explanation", "Primitive", "Step", "Trace",
+    "Value", "backward", "cos", "draw", "exp", "explain", "grad", "gradcheck", "gradients",
+    "is_recording", "leaky_relu", "linear", "log", "no_grad", "node_names", "primitives", "relu",
     "reverse_topological_order", "save_frames", "sigmoid", "sin", "sqrt", "tanh", "to_sympy",
     "trace",
 ]

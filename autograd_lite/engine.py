@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from types import SimpleNamespace
 from typing import Any
@@ -17,7 +17,9 @@ from typing import Any
 from . import primitives as P
 from .primitives import FLOAT, Primitive
 
-__all__ = ["Constant", "Value", "is_recording", "no_grad", "reverse_topological_order"]
+__all__ = [
+    "Constant", "Value", "is_recording", "linear", "no_grad", "reverse_topological_order",
+]
 
 
 def _as_float(data: Any, what: str) -> float:
@@ -33,8 +35,11 @@ def _as_float(data: Any, what: str) -> float:
 class Value:
     """A scalar in a computation graph: ``data``, ``grad``, ``label``, ``op``, ``parents``."""
 
-    # __slots__: ~150 bytes a node instead of ~580 with a __dict__ (bench/ measures it).
-    __slots__ = ("_prim", "data", "grad", "label", "parents")
+    # __slots__ and no tuple per node: ~110 bytes a node instead of micrograd's ~580, and one
+    # object per node for the cycle collector to walk instead of two (bench/ measures both).
+    # A node keeps its inputs in _x and _y: (), (x,), (x, y); an n-ary node (linear) keeps
+    # the tuple of all its inputs in _x. ``parents`` turns that into the tuple readers want.
+    __slots__ = ("_prim", "_x", "_y", "data", "grad", "label")
 
     def __init__(self, data: float, label: str = "") -> None:
         if not isinstance(label, str):
@@ -43,13 +48,24 @@ class Value:
             data, "Value data")
         self.grad: float = 0.0
         self.label: str = label
-        self.parents: tuple[Value, ...] = ()
+        self._x: Any = None
+        self._y: Value | None = None
         self._prim: Primitive | None = None
 
     @property
     def op(self) -> str:
         """The operation that produced this node ("+", "*", "sigmoid" ...); "" for a leaf."""
         return "" if self._prim is None else self._prim.op
+
+    @property
+    def parents(self) -> tuple[Value, ...]:
+        """The inputs of the operation that made this node, in order; () for a leaf."""
+        x, y = self._x, self._y
+        if y is not None:
+            return (x, y)
+        if x is None:
+            return ()
+        return x if type(x) is tuple else (x,)
 
     @property
     def primitive(self) -> Primitive | None:
@@ -202,7 +218,7 @@ def constant(number: float) -> Constant:
         node.data = number + 0.0  # -0.0 and 0.0 share a cache slot; store +0.0
         node.grad = 0.0
         node.label = ""
-        node.parents = ()
+        node._x = node._y = None
         node._prim = None
         if len(_CONSTANT_CACHE) < 4096:
             _CONSTANT_CACHE[number] = node
@@ -211,11 +227,17 @@ def constant(number: float) -> Constant:
 
 def _operand(other: Any) -> Value | Any:
     """A Value for the other side of an operator, or NotImplemented (Python's TypeError)."""
+    if type(other) is float or type(other) is int:
+        # Fast path: a number already cached (only finite ones are) is its Constant; an int
+        # finds the float's entry, as 2 == 2.0 and hash(2) == hash(2.0).
+        node = _CONSTANT_CACHE.get(other)
+        if node is not None:
+            return node
     if isinstance(other, Value):
         return other
-    if type(other) is float or (isinstance(other, numbers.Real) and not isinstance(other, bool)):
-        return constant(_as_float(other, "operand"))
-    return NotImplemented
+    if isinstance(other, bool) or not isinstance(other, numbers.Real):
+        return NotImplemented
+    return constant(_as_float(other, "operand"))
 
 
 def _number(other: Any) -> float:
@@ -249,24 +271,18 @@ def no_grad() -> Iterator[None]:
         _recording = previous
 
 
-def _node(data: float, parents: tuple[Value, ...], prim: Primitive) -> Value:
-    node = _new(Value)
-    node.data = data
-    node.grad = 0.0
-    node.label = ""
-    node.parents = parents
-    node._prim = prim
-    return node
-
-
 def _leaf(data: float, cls: type[Value]) -> Value:
     node = _new(cls)
     node.data = data
     node.grad = 0.0
     node.label = ""
-    node.parents = ()
+    node._x = node._y = None
     node._prim = None
     return node
+
+
+# _apply1 and _apply2 make every node of a graph: they are written out flat (no helper
+# calls, no per-node closures) because their cost is the cost of building a graph.
 
 
 def _apply1(prim: Primitive, x: Value) -> Value:
@@ -283,7 +299,14 @@ def _apply1(prim: Primitive, x: Value) -> Value:
         return _leaf(out, Constant)
     if not _recording:
         return _leaf(out, Value)
-    return _node(out, (x,), prim)
+    node = _new(Value)
+    node.data = out
+    node.grad = 0.0
+    node.label = ""
+    node._x = x
+    node._y = None
+    node._prim = prim
+    return node
 
 
 def _apply2(prim: Primitive, x: Value, y: Value) -> Value:
@@ -302,7 +325,72 @@ def _apply2(prim: Primitive, x: Value, y: Value) -> Value:
         return _leaf(out, Constant)
     if not _recording:
         return _leaf(out, Value)
-    return _node(out, (x, y), prim)
+    node = _new(Value)
+    node.data = out
+    node.grad = 0.0
+    node.label = ""
+    node._x = x
+    node._y = y
+    node._prim = prim
+    return node
+
+
+def _apply_n(prim: Primitive, inputs: tuple[Value, ...]) -> Value:
+    """A primitive with any number of inputs (``linear``): one node, its inputs in a tuple."""
+    try:
+        out = prim.forward(*[v.data for v in inputs], FLOAT)
+    except (ArithmeticError, ValueError) as exc:
+        raise _domain_error(prim, inputs, OverflowError, f"overflow ({exc})") from None
+    if out - out != 0.0:
+        raise _domain_error(prim, inputs, OverflowError,
+                            "overflow: the result is not a finite float")
+    if all(type(v) is Constant for v in inputs):
+        return _leaf(out, Constant)
+    if not _recording:
+        return _leaf(out, Value)
+    node = _new(Value)
+    node.data = out
+    node.grad = 0.0
+    node.label = ""
+    node._x = inputs
+    node._y = None
+    node._prim = prim
+    return node
+
+
+def _operands(items: Sequence[Any], where: str) -> list[Value]:
+    if isinstance(items, (Value, str)) or not isinstance(items, Sequence):
+        raise TypeError(f"{where} must be a list of Values or numbers, "
+                        f"not {type(items).__name__}")
+    operands = []
+    for position, item in enumerate(items):
+        operand = item if type(item) is Value else _operand(item)
+        if operand is NotImplemented:
+            raise TypeError(f"{where}[{position}] must be a Value or a real number, "
+                            f"not {type(item).__name__}")
+        operands.append(operand)
+    return operands
+
+
+def linear(weights: Sequence[Value | float], inputs: Sequence[Value | float],
+           bias: Value | float = 0.0) -> Value:
+    """``bias + weights[0]*inputs[0] + ... + weights[n-1]*inputs[n-1]`` as ONE node.
+
+    A neuron's weighted sum: the same number (added in the same order) and the same
+    gradients as the 2n nodes of ``*`` and ``+``, with one node to build and to backpropagate
+    through. Its parents are (w1 ... wn, x1 ... xn, b); the "linear" primitive of the table
+    gives d/dwi = xi, d/dxi = wi, d/db = 1.
+    """
+    weight_values = _operands(weights, "linear(): weights")
+    input_values = _operands(inputs, "linear(): inputs")
+    if len(weight_values) != len(input_values):
+        raise ValueError(f"linear(): {len(weight_values)} weights but {len(input_values)} "
+                         "inputs; they pair up one to one")
+    bias_value = bias if type(bias) is Value else _operand(bias)
+    if bias_value is NotImplemented:
+        raise TypeError(f"linear(): bias must be a Value or a real number, "
+                        f"not {type(bias).__name__}")
+    return _apply_n(P.LINEAR, (*weight_values, *input_values, bias_value))
 
 
 def apply(prim: Primitive, *inputs: Value | float) -> Value:
@@ -314,6 +402,8 @@ def apply(prim: Primitive, *inputs: Value | float) -> Value:
             raise TypeError(f"{prim.name}: input {position} must be a Value or a real number, "
                             f"not {type(item).__name__}")
         operands.append(operand)
+    if prim.arity is None:
+        return _apply_n(prim, tuple(operands))
     if len(operands) != prim.arity:
         raise TypeError(f"{prim.name} takes {prim.arity} input(s), got {len(operands)}")
     if prim.arity == 1:
@@ -340,34 +430,46 @@ def _domain_error(prim: Primitive, operands: tuple[Value, ...],
 
 
 def reverse_topological_order(output: Value) -> list[Value]:
-    """Every non-constant node ``output`` depends on, each after all nodes that use it.
+    """Every non-constant node ``output`` depends on, each before all of its parents.
 
-    Iterative (Kahn's algorithm on consumer counts): a chain of a million nodes needs no
-    recursion. The output comes first; that is the order the backward pass visits.
+    The output comes first; that is the order the backward pass visits. A depth-first
+    search that emits a node once all its parents are out (post-order), then reversed.
+    Iterative, with an explicit stack: a chain of a million nodes needs no recursion.
     """
-    pending = {output: 0}  # node -> how many of its consumers are not yet visited
-    stack = [output]
-    pop, push = stack.pop, stack.append
+    seen: set[Value] = set()  # nodes expanded (a node may sit on the stack more than once)
+    post_order: list[Value] = []
+    stack: list[Any] = [output]
+    pop, push, emit, see = stack.pop, stack.append, post_order.append, seen.add
     while stack:
-        for parent in pop().parents:
-            if parent in pending:
-                pending[parent] += 1
-            elif type(parent) is not Constant:
-                pending[parent] = 1
-                push(parent)
-    order = []
-    ready = [output]
-    pop, push, emit = ready.pop, ready.append, order.append
-    while ready:
         node = pop()
-        emit(node)
-        for parent in node.parents:
-            if type(parent) is not Constant:
-                left = pending[parent] - 1
-                pending[parent] = left
-                if left == 0:
+        if node is _ALL_PARENTS_DONE:  # the marker pushed under a node's parents
+            emit(pop())
+            continue
+        if node in seen:
+            continue
+        see(node)
+        x = node._x
+        if x is None:  # a leaf: nothing to wait for
+            emit(node)
+            continue
+        push(node)
+        push(_ALL_PARENTS_DONE)
+        # Pushed last to first, so the first parent is expanded first: reversed back, the
+        # order reads like the expression (node_names calls p - q's leaves v1, v2).
+        y = node._y
+        if y is not None and y not in seen and type(y) is not Constant:
+            push(y)
+        if type(x) is tuple:
+            for parent in reversed(x):
+                if parent not in seen and type(parent) is not Constant:
                     push(parent)
-    return order
+        elif x not in seen and type(x) is not Constant:
+            push(x)
+    post_order.reverse()
+    return post_order
+
+
+_ALL_PARENTS_DONE = object()
 
 
 # ---------------------------------------------------------------- backward
@@ -391,25 +493,28 @@ def backward(output: Value) -> None:
     if not isinstance(output, Value):
         raise TypeError(f"backward() needs a Value, not {type(output).__name__}")
     order = reverse_topological_order(output)
-    saved = [node.grad for node in order]
-    for node in order:
+    saved = [(node, node.grad) for node in order if node.grad]  # usually none: fresh graph
+    for node, _ in saved:
         node.grad = 0.0
     output.grad = 1.0
-    finished = False
     try:
         _propagate(order)
-        finished = True
-    finally:
-        if finished:
-            for node, before in zip(order, saved):
-                node.grad += before
-        else:
-            for node, before in zip(order, saved):
-                node.grad = before
+    except BaseException:
+        for node in order:  # leave every .grad as it was before the call
+            node.grad = 0.0
+        for node, before in saved:
+            node.grad = before
+        raise
+    for node, before in saved:
+        node.grad += before
 
 
 def _propagate(order: list[Value]) -> None:
-    """The hot loop: push each node's ``.grad`` to its parents, output first."""
+    """The hot loop: push each node's ``.grad`` to its parents, output first.
+
+    The local derivatives are the table's rules evaluated on floats. Written out per
+    number of inputs, so that a node costs one call per rule and nothing else.
+    """
     F = FLOAT
     node = None
     try:
@@ -418,19 +523,23 @@ def _propagate(order: list[Value]) -> None:
             if prim is None:
                 continue
             upstream = node.grad
-            parents = node.parents
-            rules = prim.derivatives
-            if len(parents) == 2:
-                a, b = parents
+            a = node._x
+            b = node._y
+            if b is not None:  # two inputs
+                rules = prim.derivatives
                 x = a.data
                 y = b.data
                 if type(a) is not Constant:
                     a.grad += upstream * rules[0](x, y, node.data, F)
                 if type(b) is not Constant:
                     b.grad += upstream * rules[1](x, y, node.data, F)
-            else:
-                a = parents[0]
-                a.grad += upstream * rules[0](a.data, node.data, F)
+            elif type(a) is not tuple:  # one input (never a Constant: that folds)
+                a.grad += upstream * prim.derivatives[0](a.data, node.data, F)
+            else:  # any number of inputs (linear): every local derivative from one call
+                slopes = prim.gradient([p.data for p in a], node.data, F)
+                for parent, slope in zip(a, slopes):
+                    if type(parent) is not Constant:
+                        parent.grad += upstream * slope
     except (ArithmeticError, ValueError) as exc:
         assert node is not None
         raise _backward_error(node, exc) from None
@@ -460,17 +569,21 @@ def backprop(output: Value, *, create_graph: bool = False,
             if prim is None:
                 continue
             upstream = grads[node]
+            parents = node.parents
             if create_graph:
-                args: tuple[Any, ...] = node.parents
+                args: tuple[Any, ...] = parents
                 out: Any = node
             else:
-                args = tuple(parent.data for parent in node.parents)
+                args = tuple(parent.data for parent in parents)
                 out = node.data
+            # Any number of inputs: every local derivative from one call of the rule.
+            slopes = None if prim.gradient is None else prim.gradient(args, out, namespace)
             contributions: list[Contribution] = []
-            for parent, rule in zip(node.parents, prim.derivatives):
+            for position, parent in enumerate(parents):
                 if type(parent) is Constant:
                     continue
-                local = rule(*args, out, namespace)
+                local = (prim.derivatives[position](*args, out, namespace) if slopes is None
+                         else slopes[position])
                 contribution = upstream if _is_one(local) else upstream * local
                 before = grads.get(parent)
                 grads[parent] = after = contribution if before is None else before + contribution

@@ -17,7 +17,7 @@ Derivative rules take the primitive's inputs, then its output ``out``, then ``f`
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -33,15 +33,42 @@ class Primitive:
     name: str  # the function's name: "mul", "sigmoid" (also the CLI's and Value method's)
     op: str  # what ``Value.op`` shows: "*", "sigmoid"
     forward: Callable[..., Any]  # (*inputs, f) -> output
-    derivatives: tuple[Callable[..., Any], ...]  # per input: (*inputs, out, f) -> d out/d input
+    derivatives: Sequence[Callable[..., Any]]  # per input: (*inputs, out, f) -> d out/d input
     check: DomainCheck | None = None  # rejects inputs outside the domain, before forward
+    # Only for a primitive with any number of inputs: (inputs, out, f) -> every input's local
+    # derivative at once. Its ``derivatives`` are then read off this one rule (EachInput).
+    gradient: Callable[..., Any] | None = None
 
     @property
-    def arity(self) -> int:
-        return len(self.derivatives)
+    def arity(self) -> int | None:
+        """How many inputs the operation takes; None: any number (``linear``)."""
+        return None if self.gradient is not None else len(self.derivatives)
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
+
+
+class EachInput:
+    """The per-input rules of a primitive with any number of inputs, read off its gradient.
+
+    ``rules[i](*inputs, out, f)`` is entry i of ``gradient(inputs, out, f)``, so every reader
+    indexes it as it indexes a fixed primitive's tuple of rules. It has no length: zip it
+    with a node's parents (iterating it alone never ends).
+    """
+
+    __slots__ = ("gradient",)
+
+    def __init__(self, gradient: Callable[..., Any]) -> None:
+        self.gradient = gradient
+
+    def __getitem__(self, index: int) -> Callable[..., Any]:
+        if not isinstance(index, int) or index < 0:
+            raise IndexError(f"input positions are 0, 1, 2 ...; got {index!r}")
+        gradient = self.gradient
+        return lambda *args: gradient(args[:-2], args[-2], args[-1])[index]
+
+    def __repr__(self) -> str:
+        return f"EachInput({self.gradient.__name__})"
 
 
 # ---------------------------------------------------------------- domain checks
@@ -123,11 +150,38 @@ COS = Primitive("cos", "cos", lambda x, f: f.cos(x),
 IDENTITY = Primitive("identity", "id", lambda x, f: x,
                      (lambda x, out, f: 1,))
 
+
+# Any number of inputs, (w1 ... wn, x1 ... xn, b): a neuron's weighted sum as one node
+# instead of 2n. Added in the order micrograd's sum((w*x ...), b) adds, so the number is the
+# same as the graph of + and * it replaces.
+
+
+def _linear_forward(*inputs_then_f: Any) -> Any:
+    """b + w1·x1 + ... + wn·xn"""
+    n = (len(inputs_then_f) - 2) // 2  # 2n + 1 inputs, then f
+    total = inputs_then_f[-2]  # b
+    for w, x in zip(inputs_then_f[:n], inputs_then_f[n:2 * n]):
+        total = total + w * x
+    return total
+
+
+def _linear_gradient(inputs: Sequence[Any], out: Any, f: Any) -> tuple[Any, ...]:
+    """d out/d wi = xi,  d out/d xi = wi,  d out/d b = 1"""
+    n = len(inputs) // 2
+    return (*inputs[n:2 * n], *inputs[:n], 1)
+
+
+LINEAR = Primitive("linear", "linear", _linear_forward, EachInput(_linear_gradient),
+                   gradient=_linear_gradient)
+
 PRIMITIVES: dict[str, Primitive] = {
     p.name: p
     for p in (ADD, SUB, MUL, DIV, POW, NEG, ABS, EXP, LOG, SQRT, TANH, SIGMOID,
               RELU, LEAKY_RELU, SIN, COS, IDENTITY)
 }
+# The primitives with any number of inputs (``arity`` None). Kept apart from PRIMITIVES,
+# whose entries the graph language and the expression generators call with a fixed arity.
+NARY_PRIMITIVES: dict[str, Primitive] = {LINEAR.name: LINEAR}
 
 # ReLU'(0) and leaky ReLU'(0) are 1, as the lecture table writes them ("ReLU' = 1 (z >= 0)");
 # PyTorch and micrograd use 0 there. Only the exact point 0 differs.

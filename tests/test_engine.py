@@ -260,3 +260,24 @@ def test_gradients_rejects_bad_arguments():
         gradients(x * 2, x)
     with pytest.raises(TypeError, match=r"inputs\[1\] must be a Value, not float"):
         gradients(x * 2, [x, 2.0])
+
+
+def test_node_used_at_two_depths_waits_for_both_consumers():
+    # s feeds the output directly and through log(exp(s) + 1): backward may only process s
+    # once both contributions arrived. d/ds [-(s - log(e^s + 1))] = -1 + σ(s), by hand.
+    s = Value(1.5, "s")
+    loss = -(s - ((s.exp() + 1).log()))
+    loss.backward()
+    assert s.grad == pytest.approx(-1 + 1 / (1 + math.exp(-1.5)), rel=1e-12)
+    a = Value(0.3)
+    deep = a
+    for _ in range(5):
+        deep = deep.tanh()
+    y = a * deep  # a is a direct parent of y and the start of a five-step chain
+    (dy,) = gradients(y, [a])
+    chain = 1.0
+    t = 0.3
+    for _ in range(5):
+        t = math.tanh(t)
+        chain *= 1 - t * t
+    assert dy == pytest.approx(t + 0.3 * chain, rel=1e-12)

@@ -126,7 +126,8 @@ def test_value_accepts_ints_floats_and_numpy_scalars(data, expected):
 # SPEC: "anything else (str, None, list, complex, bool) raises TypeError naming the type"
 @pytest.mark.parametrize("data, type_name", [
     ("1", "str"), (None, "NoneType"), ([1.0], "list"), (1 + 2j, "complex"), (True, "bool"),
-    (False, "bool"),
+    (False, "bool"), (np.bool_(True), "bool"), (Value(1.0), "Value"), ((1.0,), "tuple"),
+    (b"1", "bytes"),
 ])
 def test_value_rejects_non_real_data_with_a_type_error_naming_the_type(data, type_name):
     with pytest.raises(TypeError, match=rf"\b{type_name}\b"):
@@ -310,6 +311,7 @@ def test_backward_seeds_one_and_gets_the_kramer_slide_gradients():
     assert k["out"].data == pytest.approx(0.3638, abs=5e-5)  # slide: out = 0.3638
     k["out"].backward()
     assert k["out"].grad == 1.0
+    assert all(type(n.grad) is float for n in all_nodes(k["out"]))
     assert k["w2"].grad == pytest.approx(DOUT_DW2, rel=1e-14)
     assert k["w1"].grad == pytest.approx(DOUT_DW1, rel=1e-14)
     assert k["w0"].grad == pytest.approx(DOUT_DW0, rel=1e-14)
@@ -420,6 +422,7 @@ def test_gradients_lists_derivatives_without_touching_grad():
     assert result[1] == pytest.approx(0.5 * e, rel=1e-14)  # x·e^xy
     assert result[2] == 0
     assert (x.grad, y.grad, unused.grad, f.grad) == (0.0, 7.0, 0.0, 0.0)
+    assert gradients(f, [f]) == [1.0]  # d output / d output
 
 
 # SPEC: "with create_graph=True the results are Values you can differentiate again (second
@@ -427,8 +430,9 @@ def test_gradients_lists_derivatives_without_touching_grad():
 def test_gradients_with_create_graph_gives_values_for_second_derivatives():
     x, y = Value(0.5, "x"), Value(-1.5, "y")
     f = (x * y).exp() + x ** 3 * y.sin()
-    fx, fy = gradients(f, [x, y], create_graph=True)
+    fx, fy, f_unused = gradients(f, [x, y, Value(2.0, "unused")], create_graph=True)
     assert isinstance(fx, Value) and isinstance(fy, Value)
+    assert isinstance(f_unused, Value) and f_unused.data == 0.0
     hessian_row_x = gradients(fx, [x, y])
     hessian_row_y = gradients(fy, [x, y])
     X, Y = sympy.symbols("X Y")
@@ -543,6 +547,27 @@ def test_trace_runs_the_backward_pass():
     assert k["w0"].grad == pytest.approx(DOUT_DW0, rel=1e-14)
 
 
+def test_trace_order_is_reverse_topological_and_each_upstream_is_complete():
+    # A graph with shared nodes at several depths: a node's step must come after every node
+    # that uses it (so its upstream gradient is complete when it is processed).
+    x, y = Value(0.8, "x"), Value(-0.4, "y")
+    a = x * y
+    b = a.sin() + x
+    c = b * a + a.exp()
+    out = c.tanh() * b + y
+    steps = trace(out, accumulate=False).steps
+    position = {id(step.node): i for i, step in enumerate(steps)}
+    for step in steps:
+        for parent in step.node.parents:
+            if id(parent) in position:
+                assert position[id(parent)] > position[id(step.node)]
+    operations = [n for n in all_nodes(out) if n.parents]
+    assert len(steps) == len(operations)  # every operation exactly once
+    finals = gradients(out, [step.node for step in steps])
+    for step, final in zip(steps, finals):
+        assert step.upstream == pytest.approx(final, rel=1e-14)
+
+
 # SPEC: "str(trace) is a readable table; in Jupyter it renders as HTML."
 def test_trace_str_is_a_table_and_html_for_jupyter():
     k = kramer_chain()
@@ -635,7 +660,8 @@ def test_draw_returns_a_digraph_that_renders_svg_and_png(tmp_path):
     texts = " ".join(el.text or "" for el in root.iter() if el.tag.endswith("text"))
     for name in ("out", "s2", "x2", "s1", "x1", "w0", "w1", "w2", "s0"):
         assert re.search(rf"\b{name}\b", texts), name
-    assert "0.3638" in texts and "0.7275" in texts  # data of out, grad of w2 (= s2)
+    assert "0.3638" in texts  # data of out
+    assert f"{DOUT_DW1:.4f}" in texts  # grad of w1 (0.0973): no node's data is that number
     assert re.search(r"sigmoid", texts)  # op nodes
     png_path = Path(drawing.render(tmp_path / "kramer_png", format="png"))
     assert png_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -830,6 +856,35 @@ def test_parameters_order_is_what_the_forward_pass_uses():
     x = np.array([0.3, -1.2, 2.0])
     expected = W2 @ np.tanh(W1 @ x + b1) + b2
     assert model(list(x)).data == pytest.approx(float(expected), rel=1e-13)
+
+
+NUMPY_ACTIVATIONS = {
+    "sigmoid": lambda z: 1 / (1 + np.exp(-z)),
+    "tanh": np.tanh,
+    "relu": lambda z: np.maximum(z, 0.0),
+    "leaky_relu": lambda z: np.where(z >= 0, z, 0.01 * z),
+    "linear": lambda z: z,
+}
+
+
+@pytest.mark.parametrize("activation, output_activation", [
+    ("sigmoid", "linear"), ("relu", "sigmoid"), ("leaky_relu", "tanh"), ("linear", "relu"),
+    ("tanh", "leaky_relu"),
+])
+def test_mlp_uses_activation_for_hidden_layers_and_output_activation_last(
+        activation, output_activation):
+    model = nn.MLP(2, [3, 2], activation=activation, output_activation=output_activation,
+                   seed=0)
+    numbers = np.linspace(-1.3, 1.1, len(model.parameters()))
+    for p, number in zip(model.parameters(), numbers):
+        p.data = float(number)
+    W1 = numbers[:9].reshape(3, 3)  # each row: a neuron's two weights, then its bias
+    W2 = numbers[9:].reshape(2, 4)
+    x = np.array([0.7, -1.4])
+    h = NUMPY_ACTIVATIONS[activation](W1[:, :2] @ x + W1[:, 2])
+    expected = NUMPY_ACTIVATIONS[output_activation](W2[:, :3] @ h + W2[:, 3])
+    outputs = model(list(x))
+    assert [v.data for v in outputs] == pytest.approx(list(expected), rel=1e-13, abs=1e-15)
 
 
 def test_same_seed_same_parameters_different_seed_different():
@@ -1065,17 +1120,16 @@ def run_cli(kind: str, *args: str, cwd: Path | None = None) -> subprocess.Comple
 
 # SPEC: "Command line — autograd-lite (also python -m autograd_lite): demo (the lecture
 # example end to end), trace, explain, draw ... with --at s0=2,w0=2,w1=1,w2=0.5"
-@pytest.mark.parametrize("kind", ["script", "module"])
-def test_cli_demo_shows_the_lecture_example(kind):
-    result = run_cli(kind, "demo")
+# Each subcommand runs through one of the two entry points; each entry point runs two of them.
+def test_cli_demo_shows_the_lecture_example():
+    result = run_cli("script", "demo")
     assert result.returncode == 0, result.stderr
     for slide_number in ("0.982", "0.7275", "0.3638"):
         assert slide_number in result.stdout
 
 
-@pytest.mark.parametrize("kind", ["script", "module"])
-def test_cli_trace_prints_every_step_with_the_slide_numbers(kind):
-    result = run_cli(kind, "trace", KRAMER_GRAPH, "--at", AT)
+def test_cli_trace_prints_every_step_with_the_slide_numbers():
+    result = run_cli("module", "trace", KRAMER_GRAPH, "--at", AT)
     assert result.returncode == 0, result.stderr
     for number in ("0.7275", "0.3638", sig4(DOUT_DW1), sig4(DOUT_DW0)):
         assert number in result.stdout, number
@@ -1083,7 +1137,7 @@ def test_cli_trace_prints_every_step_with_the_slide_numbers(kind):
 
 
 def test_cli_explain_prints_the_chain_rule_formula():
-    result = run_cli("module", "explain", KRAMER_GRAPH, "--at", AT, "--wrt", "w1")
+    result = run_cli("script", "explain", KRAMER_GRAPH, "--at", AT, "--wrt", "w1")
     assert result.returncode == 0, result.stderr
     line = result.stdout.strip().splitlines()[0]
     assert line.startswith("dout/dw1 = w2 · s2·(1 − s2) · s1 = ")
@@ -1092,7 +1146,7 @@ def test_cli_explain_prints_the_chain_rule_formula():
 
 def test_cli_draw_writes_an_svg(tmp_path):
     target = tmp_path / "graph.svg"
-    result = run_cli("script", "draw", KRAMER_GRAPH, "--at", AT, "-o", str(target))
+    result = run_cli("module", "draw", KRAMER_GRAPH, "--at", AT, "-o", str(target))
     assert result.returncode == 0, result.stderr
     root = ET.parse(target).getroot()
     assert root.tag.endswith("svg")
@@ -1114,10 +1168,16 @@ def test_cli_draw_writes_an_svg(tmp_path):
     "out = [x for x in range(3)]",
     "out = x < 2",
     "out = exec('1')",
+    "out = x // 2",
+    "out = x % 2",
+    "out = x @ x",
+    "out = f'{x}'",
+    "import os",
+    "out = x; del x",
 ])
 def test_cli_rejects_anything_outside_the_whitelist_with_exit_2(graph, tmp_path):
     marker = tmp_path / "marker"
-    result = run_cli("module", "trace", graph.format(marker=marker), "--at", "x=1",
+    result = run_cli("module", "trace", graph.replace("{marker}", str(marker)), "--at", "x=1",
                      cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip() != ""

@@ -340,6 +340,21 @@ def test_backward_through_shared_nodes_matches_sympy():
     assert x.grad == pytest.approx(float(expected), rel=1e-13)
 
 
+def test_backward_of_two_outputs_sharing_a_subgraph_adds_both():
+    # "adds each node's gradient into its .grad": a second output's pass adds its own
+    # gradients, whatever the shared nodes hold from the first.
+    x, y = Value(0.3, "x"), Value(1.7, "y")
+    z = x * y
+    a = z.sin()
+    b = z.exp() * x
+    a.backward()
+    b.backward()
+    # d sin(xy)/dx + d(x e^(xy))/dx = y cos(xy) + e^(xy)(1 + xy), by hand.
+    xy = 0.3 * 1.7
+    assert x.grad == pytest.approx(1.7 * math.cos(xy) + math.exp(xy) * (1 + xy), rel=1e-14)
+    assert y.grad == pytest.approx(0.3 * math.cos(xy) + 0.3 * 0.3 * math.exp(xy), rel=1e-14)
+
+
 # SPEC: "Calling it twice adds the same gradients again (every .grad exactly doubles)"
 def test_backward_twice_doubles_every_grad_exactly():
     k = kramer_chain()
@@ -459,6 +474,41 @@ def test_grad_returns_the_derivative_function_and_nests():
     assert grad(grad(grad(f)))(2.0) == pytest.approx(float(sympy.diff(F, T, 3).subs(T, 2.0)),
                                                      rel=1e-12)
     assert grad(grad(lambda t: t ** 4))(2.0) == pytest.approx(48.0)  # 12 t² at 2
+
+
+SYMPY_UNARY = {
+    "exp": sympy.exp, "log": sympy.log, "tanh": sympy.tanh,
+    "sigmoid": lambda t: 1 / (1 + sympy.exp(-t)), "sin": sympy.sin, "cos": sympy.cos,
+    "sqrt": sympy.sqrt, "relu": lambda t: t, "leaky_relu": lambda t: 0.01 * t,
+}
+
+
+@pytest.mark.parametrize("name", list(SYMPY_UNARY))
+def test_grad_of_grad_of_every_method_matches_sympy(name):
+    x0 = -0.6 if name == "leaky_relu" else 0.6  # away from the kink, on the branch given
+    T = sympy.Symbol("T")
+    F = SYMPY_UNARY[name](T) * T  # times t, so that even relu's second derivative is not 0
+
+    def f(t):
+        return getattr(t, name)() * t
+
+    for order, derivative in ((1, grad(f)), (2, grad(grad(f))), (3, grad(grad(grad(f))))):
+        expected = float(sympy.diff(F, T, order).subs(T, x0))
+        assert derivative(x0) == pytest.approx(expected, rel=1e-12, abs=1e-14), order
+
+
+@pytest.mark.parametrize("op", list(BINARY_CASES))
+def test_hessian_of_every_operator_matches_sympy(op):
+    f = BINARY_CASES[op][0]
+    X, Y = sympy.symbols("X Y")
+    F = f(X, Y)
+    a, b = Value(A, "a"), Value(B, "b")
+    first = gradients(f(a, b), [a, b], create_graph=True)
+    at = {X: A, Y: B}
+    for derivative, one in zip(first, (X, Y)):
+        for entry, two in zip(gradients(derivative, [a, b]), (X, Y)):
+            assert entry == pytest.approx(float(sympy.diff(F, one, two).subs(at)), rel=1e-12,
+                                          abs=1e-14), (one, two)
 
 
 def test_grad_argnum_selects_the_argument():

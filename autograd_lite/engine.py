@@ -373,24 +373,29 @@ def _operands(items: Sequence[Any], where: str) -> list[Value]:
 
 
 def linear(weights: Sequence[Value | float], inputs: Sequence[Value | float],
-           bias: Value | float = 0.0) -> Value:
+           bias: Value | float | None = None) -> Value:
     """``bias + weights[0]*inputs[0] + ... + weights[n-1]*inputs[n-1]`` as ONE node.
 
     A neuron's weighted sum: the same number (added in the same order) and the same
     gradients as the 2n nodes of ``*`` and ``+``, with one node to build and to backpropagate
-    through. Its parents are (w1 ... wn, x1 ... xn, b); the "linear" primitive of the table
-    gives d/dwi = xi, d/dxi = wi, d/db = 1.
+    through. Its parents are (w1 ... wn, x1 ... xn), then b unless ``bias`` is None; the
+    "linear" primitive of the table gives d/dwi = xi, d/dxi = wi, d/db = 1.
     """
-    weight_values = _operands(weights, "linear(): weights")
+    operands = _operands(weights, "linear(): weights")
     input_values = _operands(inputs, "linear(): inputs")
-    if len(weight_values) != len(input_values):
-        raise ValueError(f"linear(): {len(weight_values)} weights but {len(input_values)} "
+    if len(operands) != len(input_values):
+        raise ValueError(f"linear(): {len(operands)} weights but {len(input_values)} "
                          "inputs; they pair up one to one")
-    bias_value = bias if type(bias) is Value else _operand(bias)
-    if bias_value is NotImplemented:
-        raise TypeError(f"linear(): bias must be a Value or a real number, "
-                        f"not {type(bias).__name__}")
-    return _apply_n(P.LINEAR, (*weight_values, *input_values, bias_value))
+    operands += input_values
+    if bias is not None:
+        bias_value = bias if type(bias) is Value else _operand(bias)
+        if bias_value is NotImplemented:
+            raise TypeError(f"linear(): bias must be a Value, a real number or None, "
+                            f"not {type(bias).__name__}")
+        operands.append(bias_value)
+    if not operands:
+        raise ValueError("linear(): no weights, no inputs and no bias: nothing to add up")
+    return _apply_n(P.LINEAR, tuple(operands))
 
 
 def apply(prim: Primitive, *inputs: Value | float) -> Value:

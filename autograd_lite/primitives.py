@@ -151,16 +151,21 @@ IDENTITY = Primitive("identity", "id", lambda x, f: x,
                      (lambda x, out, f: 1,))
 
 
-# Any number of inputs, (w1 ... wn, x1 ... xn, b): a neuron's weighted sum as one node
-# instead of 2n. Added in the order micrograd's sum((w*x ...), b) adds, so the number is the
-# same as the graph of + and * it replaces.
+# Any number of inputs, (w1 ... wn, x1 ... xn) then b if there is a bias: a neuron's weighted
+# sum as one node instead of 2n. Added in the order micrograd's sum((w*x ...), b) adds, so the
+# number is the same as that of the graph of + and * it replaces.
 
 
 def _linear_forward(*inputs_then_f: Any) -> Any:
     """b + w1·x1 + ... + wn·xn"""
-    n = (len(inputs_then_f) - 2) // 2  # 2n + 1 inputs, then f
-    total = inputs_then_f[-2]  # b
-    for w, x in zip(inputs_then_f[:n], inputs_then_f[n:2 * n]):
+    inputs = inputs_then_f[:-1]
+    n = len(inputs) // 2
+    weights, xs = inputs[:n], inputs[n:2 * n]
+    if len(inputs) % 2:  # a bias, added first
+        total, start = inputs[-1], 0
+    else:
+        total, start = weights[0] * xs[0], 1
+    for w, x in zip(weights[start:], xs[start:]):
         total = total + w * x
     return total
 
@@ -168,7 +173,8 @@ def _linear_forward(*inputs_then_f: Any) -> Any:
 def _linear_gradient(inputs: Sequence[Any], out: Any, f: Any) -> tuple[Any, ...]:
     """d out/d wi = xi,  d out/d xi = wi,  d out/d b = 1"""
     n = len(inputs) // 2
-    return (*inputs[n:2 * n], *inputs[:n], 1)
+    slopes = (*inputs[n:2 * n], *inputs[:n])
+    return (*slopes, 1) if len(inputs) % 2 else slopes
 
 
 LINEAR = Primitive("linear", "linear", _linear_forward, EachInput(_linear_gradient),

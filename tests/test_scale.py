@@ -262,9 +262,22 @@ def test_linear_passes_gradcheck_and_backward_twice_doubles():
     assert [v.grad for v in (*w, *x, b)] == [2 * g for g in first]
 
 
+def test_linear_without_a_bias_has_no_bias_input():
+    w1, w2, x1, x2 = sympy.symbols("w1 w2 x1 x2")
+    w = [Value(2.0, "w1"), Value(3.0, "w2")]
+    x = [Value(1.5, "x1"), Value(-1.0, "x2")]
+    out = linear(w, x)
+    assert out.parents == (*w, *x) and out.data == 2.0 * 1.5 - 3.0
+    assert to_sympy(out) == w1 * x1 + w2 * x2
+    out.backward()
+    assert [v.grad for v in (*w, *x)] == [1.5, -1.0, 2.0, 3.0]
+    # and the same with an explicit bias of 0: one more input, whose slope is 1
+    assert gradients(linear(w, x, Value(0.0)), [*w, *x]) == [1.5, -1.0, 2.0, 3.0]
+
+
 def test_linear_with_numbers_constants_and_no_recording():
     w = [Value(2.0), Value(3.0)]
-    out = linear(w, [1.5, -1.0])  # the bias defaults to 0
+    out = linear(w, [1.5, -1.0])  # plain numbers are constants: no gradient for them
     assert out.data == 2.0 * 1.5 - 3.0
     out.backward()
     assert [v.grad for v in w] == [1.5, -1.0]
@@ -272,6 +285,8 @@ def test_linear_with_numbers_constants_and_no_recording():
     with no_grad():
         assert linear(w, w).parents == ()
     assert linear([], [], 0.5).data == 0.5
+    with pytest.raises(ValueError, match="nothing to add up"):
+        linear([], [])
 
 
 @pytest.mark.parametrize("call, error, words", [
@@ -279,7 +294,7 @@ def test_linear_with_numbers_constants_and_no_recording():
     (lambda w: linear(w, [1.0, "2"]), TypeError, r"inputs\[1\] must be a Value or a real "
                                                  "number, not str"),
     (lambda w: linear(w[0], [1.0]), TypeError, "weights must be a list .* not Value"),
-    (lambda w: linear(w, [1.0, 2.0], None), TypeError, "bias must be .* not NoneType"),
+    (lambda w: linear(w, [1.0, 2.0], "0"), TypeError, "bias must be .* not str"),
     (lambda w: linear(w, [1e300, 1e300]), OverflowError, r"overflow.* in linear\('w1' = 1"),
 ])
 def test_linear_rejects_bad_input_saying_what_and_where(call, error, words):

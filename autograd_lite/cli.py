@@ -206,8 +206,11 @@ Exit status: 0 ok, 2 usage or input error (one line on stderr), 1 internal error
         epilog=GRAPH_HELP + f"""
 Example:
   {PROG} trace "{KRAMER_GRAPH}" --at s0=2,w0=2,w1=1,w2=0.5""")
-    trace.add_argument("--json", action="store_true",
-                       help="print machine-readable JSON instead of the table")
+    trace_format = trace.add_mutually_exclusive_group()
+    trace_format.add_argument("--json", action="store_true",
+                              help="print machine-readable JSON instead of the table")
+    trace_format.add_argument("--markdown", action="store_true",
+                              help="print the step table as Markdown (for lecture notes)")
     trace.set_defaults(run=run_trace)
 
     explain = commands.add_parser(
@@ -456,6 +459,9 @@ def run_trace(args: argparse.Namespace) -> int:
             "gradients": input_gradients,
             "all_gradients": gradients,  # every node the output depends on
         }, sys.stdout)
+        return EXIT_OK
+    if args.markdown:
+        print(recorded.to_markdown())
         return EXIT_OK
     print(f"Forward pass of {output_name}:")
     print("\n".join(_forward_lines(graph)))

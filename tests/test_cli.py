@@ -111,6 +111,17 @@ def test_trace_json_has_every_step_in_backward_order_with_the_slides_numbers(cap
         assert data["gradients"][name] == pytest.approx(expected, rel=1e-14), name
 
 
+def test_trace_markdown_is_a_table_with_a_row_per_input_of_each_step(capsys):
+    status, out, _err = run(capsys, "trace", KRAMER_GRAPH, "--at", AT, "--markdown")
+    assert status == 0
+    rows = [line for line in out.splitlines() if line.startswith("| ")]
+    # a header, then 8 rows: out → w2, s2; s2 → x2; x2 → w1, s1; s1 → x1; x1 → w0, s0
+    assert len(rows) == 1 + 8
+    assert rows[0].startswith("| step | node |")
+    status, _out, err = run(capsys, "trace", KRAMER_GRAPH, "--at", AT, "--markdown", "--json")
+    assert status == 2 and "not allowed with argument" in err
+
+
 def test_trace_reads_values_from_a_file_and_the_command_line_wins(capsys, tmp_path):
     values = tmp_path / "values.txt"
     values.write_text("# the slide's first guess\ns0 = 2\nw0 = 2\nw1 = 1\nw2 = 7\n")
@@ -350,7 +361,7 @@ def test_an_internal_error_exits_1_and_says_it_is_a_bug(capsys, monkeypatch):
     ([], ["demo", "trace", "explain", "draw", "The graph language", "Exit status"]),
     (["demo"], ["--output", "--epochs", "--lr", "--momentum", "--no-progress",
                 "what weights"]),
-    (["trace"], ["GRAPH", "--at", "--values-file", "--json", "The graph language",
+    (["trace"], ["GRAPH", "--at", "--values-file", "--json", "--markdown", "The graph language",
                  "sigmoid", "leaky_relu"]),
     (["explain"], ["GRAPH", "--at", "--wrt", "--expand", "--max-paths", "--json",
                    "dout/dw1"]),

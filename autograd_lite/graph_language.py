@@ -114,7 +114,7 @@ class Assignment:
 class GraphProgram:
     """Checked graph text, ready to evaluate with numbers for its inputs."""
 
-    text: str
+    text: str  # the text as parsed: each line's indentation removed
     assignments: tuple[Assignment, ...]
     inputs: tuple[str, ...]  # names read but never assigned, in order of first use
     output: str  # the output's name: the last target, or "out" for a bare expression

@@ -25,7 +25,7 @@ dot:
 	@dot -V
 
 demo: $(STAMP) dot
-	$(BIN)/python examples/kramer.py
+	$(BIN)/autograd-lite demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -715,6 +715,10 @@ def test_draw_returns_a_digraph_that_renders_svg_and_png(tmp_path):
     assert re.search(r"sigmoid", texts)  # op nodes
     png_path = Path(drawing.render(tmp_path / "kramer_png", format="png"))
     assert png_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    default_path = Path(drawing.render(directory=tmp_path / "default"))  # SVG by default
+    assert ET.parse(default_path).getroot().tag.endswith("svg")
+    bundle = drawing._repr_mimebundle_()  # what Jupyter calls to show it inline
+    assert "<svg" in bundle["image/svg+xml"]
 
 
 def _node_lines(source: str) -> dict[str, str]:
@@ -768,6 +772,10 @@ def test_testing_module_exports_strategies_and_assertions():
     for name in ("expressions", "expression_and_point", "assert_gradients_match_sympy",
                  "assert_gradients_match_finite_differences"):
         assert callable(getattr(testing, name)), name
+    from hypothesis.strategies import SearchStrategy
+
+    assert isinstance(testing.expressions(), SearchStrategy)
+    assert isinstance(testing.expression_and_point(), SearchStrategy)
 
 
 @settings(max_examples=25, deadline=None)

@@ -13,6 +13,7 @@ on GitHub. The test suite checks that the saved notebooks still match these sour
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import textwrap
 import time
@@ -1375,6 +1376,10 @@ def execute(nb: nbformat.NotebookNode) -> float:
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = coalesce_streams(cell.outputs)
+            for output in cell.outputs:
+                plain = output.get("data", {}).get("text/plain")
+                if isinstance(plain, str):  # "<Drawing at 0x7f...>": the address is noise
+                    output.data["text/plain"] = re.sub(r" at 0x[0-9a-f]+>", ">", plain)
     return seconds
 
 

@@ -42,7 +42,7 @@ import mpmath
 import sympy
 from hypothesis import strategies as st
 
-from .engine import Value
+from .engine import Value, linear
 from .functional import gradients
 
 __all__ = [
@@ -83,6 +83,8 @@ _TWINS: dict[str, Callable[..., Any]] = {
     "sigmoid": lambda x: 1 / (1 + sympy.exp(-x)),
     "sin": sympy.sin,
     "cos": sympy.cos,
+    # linear(w1..wn, x1..xn, b) = b + w1·x1 + ... + wn·xn (a neuron's weighted sum, one node)
+    "linear": lambda *args: args[-1] + sum(w * x for w, x in _pairs(args)),
 }
 
 # abs, relu and leaky_relu have a kink at 0. The generator keeps their operand one-signed on
@@ -115,10 +117,12 @@ _ENGINE: dict[str, Callable[..., Any]] = {
     "leaky_relu": lambda x, alpha: x.leaky_relu(alpha),
     "sin": lambda x: x.sin(),
     "cos": lambda x: x.cos(),
+    "linear": lambda *args: linear(args[:len(args) // 2], args[len(args) // 2:-1], args[-1]),
 }
 
 PRIMITIVE_NAMES: tuple[str, ...] = tuple(_ENGINE)
-"""Every primitive of the table the strategies generate (all but grad()'s internal identity)."""
+"""Every primitive the strategies generate: the table's PRIMITIVES and NARY_PRIMITIVES, all
+but grad()'s internal identity."""
 
 _UNARY = frozenset({"neg", "abs", "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "sin",
                     "cos"})
@@ -190,6 +194,16 @@ def _leaky_relu_range(x: Interval, alpha: Interval) -> Interval:
     return _hull(*parts)
 
 
+def _pairs(args: Sequence[Any]) -> list[tuple[Any, Any]]:
+    """linear's (w1..wn, x1..xn, b) as [(w1, x1), ..., (wn, xn)]."""
+    n = len(args) // 2
+    return list(zip(args[:n], args[n:2 * n]))
+
+
+def _sum_ranges(ranges: Sequence[Interval]) -> Interval:
+    return (sum(r[0] for r in ranges), sum(r[1] for r in ranges))
+
+
 def _monotone(function: Callable[[float], float]) -> Callable[[Interval], Interval]:
     return lambda a: (function(a[0]), function(a[1]))
 
@@ -211,6 +225,8 @@ _RANGES: dict[str, Callable[..., Interval]] = {
     "leaky_relu": _leaky_relu_range,
     "sin": _sin_range,
     "cos": lambda a: _sin_range((a[0] + math.pi / 2, a[1] + math.pi / 2)),
+    "linear": lambda *ranges: _sum_ranges([ranges[-1]] + [_mul_range(w, x)
+                                                         for w, x in _pairs(ranges)]),
 }
 
 # ---------------------------------------------------------------- expressions
@@ -378,6 +394,9 @@ class Expression:
                 code = f" {_OPERATORS[step.primitive]} ".join(args)
             elif step.primitive == "neg":
                 code = f"-{args[0]}"
+            elif step.primitive == "linear":
+                n = len(args) // 2
+                code = f"linear([{', '.join(args[:n])}], [{', '.join(args[n:2 * n])}], {args[-1]})"
             else:
                 code = f"{step.primitive}({', '.join(args)})"
             guard = "    # guard" if step.role == "guard" else ""
@@ -525,6 +544,8 @@ class _Program:
             return self.emit(primitive, (x, alpha))
         if primitive == "pow":
             return self.power(draw, latest)
+        if primitive == "linear":
+            return self.linear(draw, latest)
         # add, sub, mul, div: the latest node with an earlier node (reuse) or a number
         other: int | float = (draw(st.sampled_from(_CONSTANTS)) if draw(st.integers(0, 3)) == 0
                               else self.earlier_node(draw))
@@ -551,6 +572,18 @@ class _Program:
         exponent = self.bounded(self.earlier_node(draw), 2.0)
         base = self.positive(self.bounded(latest, 3.0), draw)
         return self.emit("pow", (base, exponent))
+
+    def linear(self, draw: Any, latest: int) -> int:
+        # 1 or 2 (weight, input) pairs and a bias; the latest node takes one of the slots.
+        pairs = draw(st.integers(1, 2))
+        slots: list[int | float] = []
+        for _ in range(2 * pairs + 1):
+            if draw(st.integers(0, 2)) == 0:
+                slots.append(draw(st.sampled_from(_CONSTANTS)))
+            else:
+                slots.append(self.bounded(self.earlier_node(draw), 3.0))
+        slots[draw(st.integers(0, 2 * pairs))] = self.bounded(latest, 3.0)
+        return self.emit("linear", tuple(slots))
 
     def earlier_node(self, draw: Any) -> int:
         first_operation = len(self.variables)

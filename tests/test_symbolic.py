@@ -10,7 +10,7 @@ import math
 import pytest
 import sympy
 
-from autograd_lite import Value, node_names, to_sympy
+from autograd_lite import NARY_PRIMITIVES, PRIMITIVES, Value, linear, node_names, to_sympy
 
 x, y, s0, w0, w1, w2 = sympy.symbols("x y s0 w0 w1 w2")
 
@@ -132,6 +132,8 @@ PRIMITIVE_EXPORTS = [
      sympy.Piecewise((x, x >= 0), (y * x, True))),
     ("sin", lambda a, b: a.sin(), sympy.sin(x)),
     ("cos", lambda a, b: a.cos(), sympy.cos(x)),
+    # a neuron's weighted sum as one node: b + w1·x1 + w2·x2 (here w = (x, 2), x = (y, x))
+    ("linear", lambda a, b: linear([a, 2.0], [b, a], 0.5), x * y + 2 * x + sympy.Rational(1, 2)),
 ]
 
 
@@ -147,11 +149,9 @@ def test_every_primitive_exports_to_its_sympy_formula(name, code, expected):
 
 
 def test_the_export_covers_every_primitive_of_the_table():
-    from autograd_lite import PRIMITIVES
-
     covered = {name.split(",")[0] for name, _, _ in PRIMITIVE_EXPORTS}
     # identity is grad()'s internal fresh node, never written by a user
-    assert covered == set(PRIMITIVES) - {"identity"}
+    assert covered == (set(PRIMITIVES) | set(NARY_PRIMITIVES)) - {"identity"}
 
 
 def test_derivatives_of_the_export_are_the_lecture_table():

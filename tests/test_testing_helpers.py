@@ -16,7 +16,7 @@ from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 import autograd_lite.testing as testing
-from autograd_lite import PRIMITIVES, Value
+from autograd_lite import NARY_PRIMITIVES, PRIMITIVES, Value
 from autograd_lite import engine as engine_module
 from autograd_lite.testing import (
     BOUND,
@@ -39,9 +39,12 @@ ALL_HELPERS = [assert_gradients_match_sympy, assert_second_derivatives_match_sym
                assert_second_derivatives_match_finite_differences]
 
 
+TABLE = {**PRIMITIVES, **NARY_PRIMITIVES}
+
+
 def test_the_strategies_cover_every_primitive_of_the_table():
     # identity is grad()'s internal fresh node; every other primitive must be generated.
-    assert set(PRIMITIVE_NAMES) == set(PRIMITIVES) - {"identity"}
+    assert set(PRIMITIVE_NAMES) == set(TABLE) - {"identity"}
 
 
 def test_the_module_imports_without_pytest():
@@ -71,6 +74,8 @@ FLOAT_RULES = {
     "sqrt": math.sqrt, "tanh": math.tanh, "sigmoid": lambda v: 1 / (1 + math.exp(-v)),
     "relu": lambda v: max(v, 0.0), "leaky_relu": lambda v, alpha: v if v > 0 else alpha * v,
     "sin": math.sin, "cos": math.cos,
+    "linear": lambda *a: a[-1] + sum(w * x for w, x in zip(a[:len(a) // 2],
+                                                         a[len(a) // 2:-1])),
 }
 
 
@@ -140,6 +145,8 @@ RANGE_CASES = {
     "log": (interval(MARGIN, 8.0),), "sqrt": (interval(MARGIN, 8.0),), "tanh": (interval(),),
     "sigmoid": (interval(),), "relu": (interval(),), "leaky_relu": (interval(), interval()),
     "sin": (interval(-20.0, 20.0),), "cos": (interval(-20.0, 20.0),),
+    "linear, 1 pair": (interval(), interval(), interval()),
+    "linear, 2 pairs": (interval(), interval(), interval(), interval(), interval()),
 }
 
 
@@ -153,7 +160,8 @@ def test_interval_arithmetic_encloses_every_value(case):
         intervals = [o if isinstance(o, tuple) else (o, o) for o in operands]
         low, high = testing._RANGES[name](*intervals)
         # sample each operand densely, endpoints included, and evaluate with math
-        grids = [[a + (b - a) * k / 24 for k in range(25)] for a, b in intervals]
+        steps = 24 if len(intervals) <= 2 else 4  # linear: 5 operands, 5^5 points
+        grids = [[a + (b - a) * k / steps for k in range(steps + 1)] for a, b in intervals]
         for args in itertools.product(*grids):
             value = FLOAT_RULES[name](*args)
             assert low - 1e-9 * (1 + abs(low)) <= value <= high + 1e-9 * (1 + abs(high)), (
@@ -204,6 +212,7 @@ def test_the_generator_draws_every_form_side_and_reuse():
     unary = {f"{p}(value)" for p in ("neg", "abs", "exp", "log", "sqrt", "tanh", "sigmoid",
                                      "relu", "sin", "cos")}
     assert binary | powers | leaky | unary <= seen_forms
+    assert any(form.startswith("linear(value, value") for form in seen_forms)
     assert seen_sides == {(p, s) for p in ("abs", "relu", "leaky_relu") for s in (1, -1)}
     assert 0.1 < sum(reused) / len(reused) < 0.9  # graphs with and without shared nodes
     assert any(guards) and not all(guards)
@@ -235,18 +244,27 @@ def test_bad_operation_counts_are_rejected():
 
 @pytest.fixture
 def break_rule():
-    """Replace one local-derivative rule of the table for one test (restored after)."""
+    """Replace one local-derivative rule of the table for one test (restored after).
+
+    ``index`` is the input whose rule to replace; None replaces the whole ``gradient`` rule
+    of an n-ary primitive (linear), which gives every input's derivative at once.
+    """
     changed = []
 
     def replace(primitive, index, wrong_rule):
-        rules = list(primitive.derivatives)
-        changed.append((primitive, primitive.derivatives))
-        rules[index] = wrong_rule
-        object.__setattr__(primitive, "derivatives", tuple(rules))  # Primitive is frozen
+        attribute = "gradient" if index is None else "derivatives"
+        changed.append((primitive, attribute, getattr(primitive, attribute)))
+        if index is None:
+            new = wrong_rule
+        else:
+            new = list(primitive.derivatives)
+            new[index] = wrong_rule
+            new = tuple(new)
+        object.__setattr__(primitive, attribute, new)  # Primitive is a frozen dataclass
 
     yield replace
-    for primitive, rules in reversed(changed):
-        object.__setattr__(primitive, "derivatives", rules)
+    for primitive, attribute, old in reversed(changed):
+        object.__setattr__(primitive, attribute, old)
 
 
 @pytest.mark.parametrize("helper", ALL_HELPERS, ids=lambda h: h.__name__)
@@ -260,15 +278,20 @@ def test_a_wrong_sigmoid_derivative_is_caught(break_rule, helper):
 
 
 RULES = [(name, index) for name in PRIMITIVE_NAMES
-         for index in range(PRIMITIVES[name].arity)]
+         for index in (range(TABLE[name].arity) if TABLE[name].arity else [None])]
 
 
 @pytest.mark.parametrize("name, index", RULES, ids=[f"{n}-{i}" for n, i in RULES])
 def test_the_property_check_catches_a_1_permille_error_in_every_rule(break_rule, name, index):
     # Scale one rule of the table by 1.001. The property check the suite runs for that
     # primitive must find an expression and a point where the gradient is off.
-    rule = PRIMITIVES[name].derivatives[index]
-    break_rule(PRIMITIVES[name], index, lambda *args: 1.001 * rule(*args))
+    primitive = TABLE[name]
+    if index is None:  # linear: its one rule gives every input's derivative
+        rule = primitive.gradient
+        break_rule(primitive, None, lambda *args: tuple(1.001 * g for g in rule(*args)))
+    else:
+        rule = primitive.derivatives[index]
+        break_rule(primitive, index, lambda *args: 1.001 * rule(*args))
 
     @settings(max_examples=60, phases=[Phase.generate])  # no shrinking: just find one
     @given(expression_and_point(("x", "y"), primitives=[name], max_operations=3))

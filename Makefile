@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-quick dot install
+.PHONY: demo test lint bench bench-quick dot install notebooks
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,9 @@ bench: $(STAMP)
 
 bench-quick: $(STAMP)
 	$(BIN)/python -m bench --quick
+
+notebooks: $(STAMP) dot
+	$(BIN)/python notebooks/build_notebooks.py
 
 test: $(STAMP) dot lint
 	$(BIN)/python -m pytest -n 2 -q

@@ -175,7 +175,8 @@ def _machine() -> str:
 
 
 def render(results: list[CaseResult], memory: dict[str, Memory | str], engines: Sequence[Engine],
-           notes: list[str], quick: bool, settings: Settings, seconds: float) -> str:
+           notes: list[str], quick: bool, settings: Settings, seconds: float,
+           load: tuple[float, float]) -> str:
     names = [REFERENCE] + [engine.name for engine in engines]
     shown = [name for name in names if any(name in r.times for r in results)]
     scaling_columns = [*shown, GC_OFF]
@@ -183,14 +184,15 @@ def render(results: list[CaseResult], memory: dict[str, Memory | str], engines: 
         "# Benchmark results",
         "",
         f"Written by `python -m bench{' --quick' if quick else ''}` on "
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} in {seconds:.0f} s: "
-        "one process, the engines interleaved round by round "
-        "(times are this process's CPU time, so other programs on the machine do not count) "
-        f"({settings.rounds} rounds; {settings.big_rounds} for N = 10⁶). "
-        "Medians, with min–max over the rounds in brackets. Ratios are taken round by round "
-        "(both times from the same round), then summarised the same way.",
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} ({seconds:.0f} s of CPU). "
+        "One process; the engines run interleaved, round by round "
+        f"({settings.rounds} rounds; {settings.big_rounds} for N = 10⁶). Times are this "
+        "process's CPU time, so other programs on the machine are not counted. Medians, "
+        "with min–max over the rounds in brackets; ratios are taken round by round (both "
+        "times from the same round), then summarised the same way.",
         "",
-        f"- Machine: {_machine()}",
+        f"- Machine: {_machine()}; load average {load[0]:.1f} at the start, "
+        f"{load[1]:.1f} at the end (other programs share the CPUs)",
         f"- Versions: {_versions(engines)}",
         "- reference: the same computations on plain floats with the gradients coded by hand "
         "(`bench/reference.py`), the floor for a pure-Python engine.",
@@ -318,6 +320,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings(rounds=3, target=0.02, big_rounds=1) if args.quick else Settings(
         rounds=9, target=0.2, big_rounds=3)
     began = time.process_time()
+    load_before = os.getloadavg()[0]
     engines, notes = available_engines()
     skip: dict[tuple[str, str], str] = {}
     results = []
@@ -330,7 +333,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"measuring memory: {engine.name} ...", file=sys.stderr, flush=True)
             memory[engine.name] = bytes_per_node(engine, MEMORY_PRODUCTS)
     report = render(results, memory, engines, notes, args.quick, settings,
-                    time.process_time() - began)
+                    time.process_time() - began, (load_before, os.getloadavg()[0]))
     print(report)
     args.output.write_text(report, encoding="utf-8")
     print(f"written to {args.output}", file=sys.stderr)

@@ -102,7 +102,8 @@ def node_names(output: Value) -> dict[Value, str]:
     for node in order:
         if node.label:
             name = node.label
-            if name in used:
+            if name in used:  # a second node with this label: label_2, label_3, ...
+                counters.setdefault(f"{node.label}_", 1)
                 name = fresh(f"{node.label}_")
         else:
             name = fresh("v" if node._prim is None else node._prim.name)

@@ -15,23 +15,12 @@ from pathlib import Path
 
 import graphviz
 
-from autograd_lite import Value, draw, save_frames, sigmoid, trace
+from autograd_lite import draw, save_frames, trace
+from autograd_lite.lectures import kramer_chain
 
 HERE = Path(__file__).resolve().parent
 
 
-def kramer_chain() -> dict[str, Value]:
-    """s0 = 2, w0 = 2, w1 = 1, w2 = 0.5 (Kramer, "Forward propagation")."""
-    n = {name: Value(v, name) for name, v in (("s0", 2.0), ("w0", 2.0), ("w1", 1.0),
-                                               ("w2", 0.5))}
-    n["x1"] = n["w0"] * n["s0"]
-    n["s1"] = sigmoid(n["x1"])
-    n["x2"] = n["w1"] * n["s1"]
-    n["s2"] = sigmoid(n["x2"])
-    n["out"] = n["w2"] * n["s2"]
-    for name, node in n.items():
-        node.label = name
-    return n
 
 
 def write(graph: graphviz.Digraph, stem: Path) -> list[Path]:

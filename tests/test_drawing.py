@@ -15,6 +15,7 @@ import pytest
 
 from autograd_lite import Value, draw, save_frames, sigmoid, trace
 from autograd_lite.drawing import HIGHLIGHT_COLOR, GraphvizNotFound, neuron_groups
+from autograd_lite.lectures import kramer_chain
 
 SVG = "{http://www.w3.org/2000/svg}"
 REPO = Path(__file__).resolve().parent.parent
@@ -26,17 +27,6 @@ def test_the_real_dot_program_is_installed():
     assert shutil.which("dot") is not None, "install Graphviz: sudo apt-get install graphviz"
 
 
-def kramer_chain():
-    n = {name: Value(v, name) for name, v in (("s0", 2.0), ("w0", 2.0), ("w1", 1.0),
-                                               ("w2", 0.5))}
-    n["x1"] = n["w0"] * n["s0"]
-    n["s1"] = sigmoid(n["x1"])
-    n["x2"] = n["w1"] * n["s1"]
-    n["s2"] = sigmoid(n["x2"])
-    n["out"] = n["w2"] * n["s2"]
-    for name, node in n.items():
-        node.label = name
-    return n
 
 
 def hand_sigmoid(x):

@@ -14,6 +14,7 @@ import sympy
 
 from autograd_lite import Explanation, Value, explain, sigmoid, to_sympy
 from autograd_lite.explanation import DEFAULT_MAX_PATHS
+from autograd_lite.lectures import kramer_chain
 
 s0, w0, w1, w2, s1, s2, x1, x2 = sympy.symbols("s0 w0 w1 w2 s1 s2 x1 x2")  # no assumptions
 SLIDE_FORMULAS = {
@@ -27,17 +28,6 @@ def hand_sigmoid(x):
     return 1 / (1 + math.exp(-x))
 
 
-def kramer_chain():
-    n = {name: Value(v, name) for name, v in (("s0", 2.0), ("w0", 2.0), ("w1", 1.0),
-                                               ("w2", 0.5))}
-    n["x1"] = n["w0"] * n["s0"]
-    n["s1"] = sigmoid(n["x1"])
-    n["x2"] = n["w1"] * n["s1"]
-    n["s2"] = sigmoid(n["x2"])
-    n["out"] = n["w2"] * n["s2"]
-    for name, node in n.items():
-        node.label = name
-    return n
 
 
 def numbers_by_hand():

@@ -10,19 +10,7 @@ import math
 import pytest
 
 from autograd_lite import Value, sigmoid
-
-
-def kramer_chain(s0=2.0, w0=2.0, w1=1.0, w2=0.5):
-    nodes = {name: Value(v, name) for name, v in
-             (("s0", s0), ("w0", w0), ("w1", w1), ("w2", w2))}
-    nodes["x1"] = nodes["w0"] * nodes["s0"]
-    nodes["s1"] = sigmoid(nodes["x1"])
-    nodes["x2"] = nodes["w1"] * nodes["s1"]
-    nodes["s2"] = sigmoid(nodes["x2"])
-    nodes["out"] = nodes["w2"] * nodes["s2"]
-    for name, node in nodes.items():
-        node.label = name
-    return nodes
+from autograd_lite.lectures import kramer_chain
 
 
 def test_forward_propagation_matches_the_slide():

@@ -14,6 +14,7 @@ import pytest
 import sympy
 
 from autograd_lite import Step, Trace, Value, sigmoid, trace
+from autograd_lite.lectures import kramer_chain
 
 # The slide's rounded numbers, and the same quantities computed by hand with math.exp.
 SLIDE = {"s0": 2.0, "w0": 2.0, "w1": 1.0, "w2": 0.5, "x1": 4.0, "s1": 0.982, "x2": 0.982,
@@ -29,16 +30,6 @@ HAND_S1 = S(4.0)
 HAND_S2 = S(HAND_S1)
 
 
-def kramer_chain():
-    n = {name: Value(SLIDE[name], name) for name in ("s0", "w0", "w1", "w2")}
-    n["x1"] = n["w0"] * n["s0"]
-    n["s1"] = sigmoid(n["x1"])
-    n["x2"] = n["w1"] * n["s1"]
-    n["s2"] = sigmoid(n["x2"])
-    n["out"] = n["w2"] * n["s2"]
-    for name, node in n.items():
-        node.label = name
-    return n
 
 
 def test_kramer_trace_has_exactly_five_steps_output_first():

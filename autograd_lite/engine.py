@@ -39,9 +39,7 @@ class Value:
     # object per node for the cycle collector to walk instead of two (bench/ measures both).
     # A node keeps its inputs in _x and _y: (), (x,), (x, y); an n-ary node (linear) keeps
     # the tuple of all its inputs in _x. ``parents`` turns that into the tuple readers want.
-    # _visit: the graph search that last reached this node (see _search): a mark kept on the
-    # node itself, which the search touches anyway, instead of in a big set.
-    __slots__ = ("_prim", "_visit", "_x", "_y", "data", "grad", "label")
+    __slots__ = ("_prim", "_x", "_y", "data", "grad", "label")
 
     def __init__(self, data: float, label: str = "") -> None:
         if not isinstance(label, str):
@@ -52,7 +50,6 @@ class Value:
         self.label: str = label
         self._x: Any = None
         self._y: Value | None = None
-        self._visit: object = None
         self._prim: Primitive | None = None
 
     @property
@@ -221,7 +218,7 @@ def constant(number: float) -> Constant:
         node.data = number + 0.0  # -0.0 and 0.0 share a cache slot; store +0.0
         node.grad = 0.0
         node.label = ""
-        node._x = node._y = node._visit = None
+        node._x = node._y = None
         node._prim = None
         if len(_CONSTANT_CACHE) < 4096:
             _CONSTANT_CACHE[number] = node
@@ -279,7 +276,7 @@ def _leaf(data: float, cls: type[Value]) -> Value:
     node.data = data
     node.grad = 0.0
     node.label = ""
-    node._x = node._y = node._visit = None
+    node._x = node._y = None
     node._prim = None
     return node
 
@@ -308,7 +305,6 @@ def _apply1(prim: Primitive, x: Value) -> Value:
     node.label = ""
     node._x = x
     node._y = None
-    node._visit = None
     node._prim = prim
     return node
 
@@ -335,7 +331,6 @@ def _apply2(prim: Primitive, x: Value, y: Value) -> Value:
     node.label = ""
     node._x = x
     node._y = y
-    node._visit = None
     node._prim = prim
     return node
 
@@ -359,7 +354,6 @@ def _apply_n(prim: Primitive, inputs: tuple[Value, ...]) -> Value:
     node.label = ""
     node._x = inputs
     node._y = None
-    node._visit = None
     node._prim = prim
     return node
 
@@ -454,18 +448,18 @@ def _search(output: Value, saved: list[tuple[Value, float]] | None) -> list[Valu
     recursion. With ``saved``, each node's non-zero ``.grad`` is saved there and zeroed on
     the way (backward's scratch space), while the node is at hand.
     """
-    visit = object()  # this search's mark: node._visit is visit once the node is expanded
+    seen: set[Value] = set()  # nodes expanded (a node may sit on the stack more than once)
     post_order: list[Value] = []
     stack: list[Any] = [output]
-    pop, push, emit = stack.pop, stack.append, post_order.append
+    pop, push, emit, see = stack.pop, stack.append, post_order.append, seen.add
     while stack:
         node = pop()
         if node is _ALL_PARENTS_DONE:  # the marker pushed under a node's parents
             emit(pop())
             continue
-        if node._visit is visit:  # a node may sit on the stack more than once
+        if node in seen:
             continue
-        node._visit = visit
+        see(node)
         if saved is not None and node.grad:
             saved.append((node, node.grad))
             node.grad = 0.0
@@ -478,13 +472,13 @@ def _search(output: Value, saved: list[tuple[Value, float]] | None) -> list[Valu
         # Pushed last to first, so the first parent is expanded first: reversed back, the
         # order reads like the expression (node_names calls p - q's leaves v1, v2).
         y = node._y
-        if y is not None and y._visit is not visit and type(y) is not Constant:
+        if y is not None and y not in seen and type(y) is not Constant:
             push(y)
         if type(x) is tuple:
             for parent in reversed(x):
-                if parent._visit is not visit and type(parent) is not Constant:
+                if parent not in seen and type(parent) is not Constant:
                     push(parent)
-        elif x._visit is not visit and type(x) is not Constant:
+        elif x not in seen and type(x) is not Constant:
             push(x)
     post_order.reverse()
     return post_order

@@ -180,7 +180,8 @@ def render(results: list[CaseResult], memory: dict[str, Memory | str], engines: 
            load: tuple[float, float]) -> str:
     names = [REFERENCE] + [engine.name for engine in engines]
     shown = [name for name in names if any(name in r.times for r in results)]
-    scaling_columns = [*shown, GC_OFF]
+    scaling_columns = [name for name in [*shown, GC_OFF]
+                       if any(name in r.times for r in results if r.case.size is not None)]
     lines = [
         "# Benchmark results",
         "",

@@ -26,7 +26,12 @@ def _as_float(data: Any, what: str) -> float:
     """The float a user meant, or a TypeError/ValueError that says what was wrong."""
     if isinstance(data, bool) or not isinstance(data, numbers.Real):
         raise TypeError(f"{what} must be a real number (int or float), not {type(data).__name__}")
-    number = float(data)
+    try:
+        number = float(data)
+    except OverflowError:  # an int such as 10**400 has no float
+        digits = int(int(data).bit_length() * math.log10(2)) + 1
+        raise ValueError(f"{what} is too large for a float: an int of about {digits} digits"
+                         ) from None
     if not math.isfinite(number):
         raise ValueError(f"{what} must be finite, got {number!r}")
     return number

@@ -281,3 +281,12 @@ def test_node_used_at_two_depths_waits_for_both_consumers():
         t = math.tanh(t)
         chain *= 1 - t * t
     assert dy == pytest.approx(t + 0.3 * chain, rel=1e-12)
+
+
+def test_an_int_too_large_for_a_float_says_so():
+    # 10**400 has no float (the largest is about 1.8e308): a clear ValueError, not
+    # Python's bare "int too large to convert to float".
+    with pytest.raises(ValueError, match="Value data is too large for a float.*401 digits"):
+        Value(10**400)
+    with pytest.raises(ValueError, match="operand is too large for a float"):
+        Value(1.0) * 10**400

@@ -297,7 +297,7 @@ def _apply1(prim: Primitive, x: Value) -> Value:
     try:
         out = prim.forward(a, FLOAT)
     except (ArithmeticError, ValueError) as exc:
-        raise _domain_error(prim, (x,), OverflowError, f"overflow ({exc})") from None
+        raise _forward_error(prim, (x,), exc) from None
     if out - out != 0.0:
         raise _domain_error(prim, (x,), OverflowError, "overflow: the result is not a finite float")
     if type(x) is Constant:
@@ -322,7 +322,7 @@ def _apply2(prim: Primitive, x: Value, y: Value) -> Value:
     try:
         out = prim.forward(a, b, FLOAT)
     except (ArithmeticError, ValueError) as exc:
-        raise _domain_error(prim, (x, y), OverflowError, f"overflow ({exc})") from None
+        raise _forward_error(prim, (x, y), exc) from None
     if out - out != 0.0:
         raise _domain_error(prim, (x, y), OverflowError,
                             "overflow: the result is not a finite float")
@@ -345,7 +345,7 @@ def _apply_n(prim: Primitive, inputs: tuple[Value, ...]) -> Value:
     try:
         out = prim.forward(*[v.data for v in inputs], FLOAT)
     except (ArithmeticError, ValueError) as exc:
-        raise _domain_error(prim, inputs, OverflowError, f"overflow ({exc})") from None
+        raise _forward_error(prim, inputs, exc) from None
     if out - out != 0.0:
         raise _domain_error(prim, inputs, OverflowError,
                             "overflow: the result is not a finite float")
@@ -429,6 +429,14 @@ def describe(node: Value) -> str:
 
 def _call_text(prim: Primitive, operands: tuple[Value, ...]) -> str:
     return f"{prim.name}({', '.join(describe(v) for v in operands)})"
+
+
+def _forward_error(prim: Primitive, operands: tuple[Value, ...], exc: Exception) -> Exception:
+    """What a forward rule raised (math.exp(1000) overflows), said in the graph's terms."""
+    if isinstance(exc, OverflowError):
+        return _domain_error(prim, operands, OverflowError,
+                             "overflow: the result is too large for a float")
+    return _domain_error(prim, operands, type(exc), str(exc))
 
 
 def _domain_error(prim: Primitive, operands: tuple[Value, ...],

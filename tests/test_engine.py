@@ -290,3 +290,14 @@ def test_an_int_too_large_for_a_float_says_so():
         Value(10**400)
     with pytest.raises(ValueError, match="operand is too large for a float"):
         Value(1.0) * 10**400
+
+
+def test_overflow_in_a_forward_rule_reads_as_overflow_not_an_errno():
+    # math.exp(800) raises OverflowError('math range error'); 9.0 ** 387420489.0 raises
+    # (34, 'Numerical result out of range'). Both should read the same, in the graph's terms.
+    for make in (lambda: Value(800.0, "x").exp(), lambda: Value(9.0, "b") ** 387420489.0):
+        with pytest.raises(OverflowError) as info:
+            make()
+        message = str(info.value)
+        assert message.startswith("overflow: the result is too large for a float in ")
+        assert "34" not in message and "range" not in message

@@ -133,3 +133,28 @@ def to_sympy(output: Value, names: dict[Value, str] | None = None) -> Any:
                 for p in node.parents]
         expressions[node] = prim.forward(*args, f)
     return expressions[output]
+
+
+def derivative_table() -> str:
+    """The lecture's "Name | Function | Gradient" table, read straight off the primitives.
+
+    Each row evaluates the primitive's forward rule and its local-derivative rules over
+    SymPy symbols (inputs ``x`` or ``a, b``, output ``out``): nothing here is written by hand.
+    """
+    import sympy
+
+    from .primitives import PRIMITIVES
+
+    f = sympy_namespace()
+    out = sympy.Symbol("out")
+    rows = ["| name | function | local derivative(s) |", "|---|---|---|"]
+    for prim in PRIMITIVES.values():
+        if prim.name == "identity":  # grad()'s bookkeeping node, not a lecture operation
+            continue
+        names = "x" if prim.arity == 1 else ("x alpha" if prim.name == "leaky_relu" else "a b")
+        inputs = sympy.symbols(names, seq=True)
+        function = prim.forward(*inputs, f)
+        slopes = [f"d/d{name} = {sympy.sstr(rule(*inputs, out, f))}"
+                  for name, rule in zip(names.split(), prim.derivatives)]
+        rows.append(f"| {prim.name} | out = {sympy.sstr(function)} | {'; '.join(slopes)} |")
+    return "\n".join(rows)

@@ -14,7 +14,7 @@ from typing import Any
 
 from .engine import Constant, Value, backprop, reverse_topological_order
 from .primitives import FLOAT
-from .symbolic import node_names, sympy_namespace, sympy_number
+from .symbolic import node_names, sympy_expressions
 from .tracing import format_formula, format_number, local_formula
 
 __all__ = ["DEFAULT_MAX_PATHS", "Explanation", "Factor", "Path", "explain"]
@@ -186,7 +186,7 @@ def explain(output: Value, wrt: Value, *, expand: bool = False,
             f"max_paths={max_paths}; a formula that long explains nothing. Pass a larger "
             f"max_paths to list them anyway, or use gradients() for the number.")
 
-    rewrite = _leaf_expressions(order, names) if expand else None
+    rewrite = sympy_expressions(output, names) if expand else None
     factors: dict[tuple[Value, int], Factor] = {}
 
     def factor(node: Value, position: int) -> Factor:
@@ -194,14 +194,9 @@ def explain(output: Value, wrt: Value, *, expand: bool = False,
         if key not in factors:
             prim = node.primitive
             assert prim is not None
-            rule = prim.derivatives[position]
-            if rewrite is None:
-                formula = local_formula(node, position, names)
-            else:
-                args = [sympy_number(p.data) if type(p) is Constant else rewrite[p]
-                        for p in node.parents]
-                formula = rule(*args, rewrite[node], sympy_namespace())
-            number = rule(*(p.data for p in node.parents), node.data, FLOAT)
+            formula = local_formula(node, position, names, rewrite)
+            number = prim.derivatives[position](*(p.data for p in node.parents), node.data,
+                                                FLOAT)
             factors[key] = Factor(node, node.parents[position], position, formula,
                                   float(number))
         return factors[key]
@@ -238,20 +233,3 @@ def _leads_to(order: list[Value], wrt: Value) -> dict[Value, bool]:
         leads[node] = node is wrt or any(
             leads.get(parent, False) for parent in node.parents if type(parent) is not Constant)
     return leads
-
-
-def _leaf_expressions(order: list[Value], names: dict[Value, str]) -> dict[Value, Any]:
-    """Every node as a SymPy expression over the leaves (what ``to_sympy`` computes)."""
-    import sympy
-
-    f = sympy_namespace()
-    expressions: dict[Value, Any] = {}
-    for node in reversed(order):
-        prim = node.primitive
-        if prim is None:
-            expressions[node] = sympy.Symbol(names[node])
-        else:
-            args = [sympy_number(p.data) if type(p) is Constant else expressions[p]
-                    for p in node.parents]
-            expressions[node] = prim.forward(*args, f)
-    return expressions

@@ -117,10 +117,19 @@ def to_sympy(output: Value, names: dict[Value, str] | None = None) -> Any:
 
     Constants (numbers written into the expression) appear as numbers.
     """
-    import sympy
-
     if not isinstance(output, Value):
         raise TypeError(f"to_sympy() needs a Value, not {type(output).__name__}")
+    return sympy_expressions(output, names)[output]
+
+
+def sympy_expressions(output: Value, names: dict[Value, str] | None = None) -> dict[Value, Any]:
+    """Every non-constant node of the graph as a SymPy expression over the leaves' symbols.
+
+    The primitives' forward rules evaluated over SymPy: ``to_sympy`` is the output's entry,
+    ``explain(expand=True)`` writes each local derivative with these.
+    """
+    import sympy
+
     f = sympy_namespace()
     names = node_names(output) if names is None else names
     expressions: dict[Value, Any] = {}
@@ -132,7 +141,7 @@ def to_sympy(output: Value, names: dict[Value, str] | None = None) -> Any:
         args = [sympy_number(p.data) if type(p) is Constant else expressions[p]
                 for p in node.parents]
         expressions[node] = prim.forward(*args, f)
-    return expressions[output]
+    return expressions
 
 
 def derivative_table() -> str:

@@ -56,20 +56,25 @@ def format_formula(expression: Any) -> str:
     return text
 
 
-def local_formula(node: Value, position: int, names: dict[Value, str]) -> Any:
+def local_formula(node: Value, position: int, names: dict[Value, str],
+                  expressions: dict[Value, Any] | None = None) -> Any:
     """d node / d node.parents[position] from the primitives table, in node names (SymPy).
 
     Constant inputs appear as their numbers; every other input and the node itself as a
-    SymPy symbol named by ``names`` (so sigmoid's rule reads ``s2*(1 - s2)``).
+    SymPy symbol named by ``names`` (so sigmoid's rule reads ``s2*(1 - s2)``), or, given
+    ``expressions`` (``symbolic.sympy_expressions``), as its expression over the leaves.
     """
     import sympy
 
     prim = node.primitive
     if prim is None:
         raise ValueError(f"{names.get(node, node.label)!r} is a leaf: it has no local derivative")
-    args = [sympy_number(p.data) if type(p) is Constant else sympy.Symbol(names[p])
-            for p in node.parents]
-    return prim.derivatives[position](*args, sympy.Symbol(names[node]), sympy_namespace())
+
+    def written(v: Value) -> Any:
+        return sympy.Symbol(names[v]) if expressions is None else expressions[v]
+
+    args = [sympy_number(p.data) if type(p) is Constant else written(p) for p in node.parents]
+    return prim.derivatives[position](*args, written(node), sympy_namespace())
 
 
 # ---------------------------------------------------------------- records

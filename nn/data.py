@@ -11,6 +11,8 @@ import numbers
 import random
 from typing import NamedTuple
 
+from autograd_lite.primitives import FLOAT
+
 __all__ = ["KRAMER_ROWS", "KRAMER_WEIGHTS", "Dataset", "kramer", "two_moons", "xor"]
 
 
@@ -91,10 +93,6 @@ KRAMER_ROWS: tuple[tuple[float, float], ...] = (
 KRAMER_WEIGHTS: tuple[float, float, float] = (1.0, -2.0, 3.0)
 
 
-def _sigmoid(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
-
-
 def kramer(n: int | None = None, seed: int | None = 0) -> Dataset:
     """Kramer's data table: inputs [s0], targets out.
 
@@ -107,5 +105,6 @@ def kramer(n: int | None = None, seed: int | None = 0) -> Dataset:
     n = _count(n, "kramer n")
     rng = random.Random(seed)
     w0, w1, w2 = KRAMER_WEIGHTS
+    sigmoid = FLOAT.sigmoid  # the engine's own (stable) forward rule, on plain floats
     s0s = [rng.gauss(0.0, 1.0) for _ in range(n)]
-    return Dataset([[s0] for s0 in s0s], [w2 * _sigmoid(w1 * _sigmoid(w0 * s0)) for s0 in s0s])
+    return Dataset([[s0] for s0 in s0s], [w2 * sigmoid(w1 * sigmoid(w0 * s0)) for s0 in s0s])

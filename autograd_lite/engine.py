@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import math
 import numbers
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
+from operator import attrgetter
 from types import SimpleNamespace
 from typing import Any
 
@@ -18,8 +21,18 @@ from . import primitives as P
 from .primitives import FLOAT, Primitive
 
 __all__ = [
-    "Constant", "Value", "is_recording", "linear", "no_grad", "reverse_topological_order",
+    "Constant", "StaleGraphError", "Value", "is_recording", "linear", "no_grad",
+    "reverse_topological_order",
 ]
+
+
+class StaleGraphError(RuntimeError):
+    """A node's ``.data`` was set after another node was computed from it.
+
+    The graph then mixes old and new numbers, so any derivative read off it would be
+    neither the gradient at the old point nor at the new one (PyTorch's version counter
+    catches the same mistake).
+    """
 
 
 def _as_float(data: Any, what: str) -> float:
@@ -40,22 +53,54 @@ def _as_float(data: Any, what: str) -> float:
 class Value:
     """A scalar in a computation graph: ``data``, ``grad``, ``label``, ``op``, ``parents``."""
 
-    # __slots__ and no tuple per node: ~110 bytes a node instead of micrograd's ~580, and one
+    # __slots__ and no tuple per node: ~100 bytes a node instead of micrograd's ~580, and one
     # object per node for the cycle collector to walk instead of two (bench/ measures both).
     # A node keeps its inputs in _x and _y: (), (x,), (x, y); an n-ary node (linear) keeps
     # the tuple of all its inputs in _x. ``parents`` turns that into the tuple readers want.
-    __slots__ = ("_prim", "_x", "_y", "data", "grad", "label")
+    # _v is the node's version stamp (see _epoch): it tells a stale graph from a fresh one.
+    __slots__ = ("_data", "_label", "_prim", "_v", "_x", "_y", "grad")
 
     def __init__(self, data: float, label: str = "") -> None:
         if not isinstance(label, str):
             raise TypeError(f"Value label must be a str, not {type(label).__name__}")
-        self.data: float = data if type(data) is float and data - data == 0.0 else _as_float(
+        self._data: float = data if type(data) is float and data - data == 0.0 else _as_float(
             data, "Value data")
         self.grad: float = 0.0
-        self.label: str = label
+        self._label: str = label
         self._x: Any = None
         self._y: Value | None = None
         self._prim: Primitive | None = None
+        self._v: int = _epoch
+
+    # .data and .label are plain to read (a C getter) and checked when written: a wrong
+    # type or a NaN is refused where it is written, not deep inside a later backward pass.
+    def _set_data(self, data: float) -> None:
+        global _epoch
+        if type(self) is Constant:
+            raise AttributeError(
+                f"the constant {self._data!r} cannot be changed: it is a number written into "
+                "an expression, and every expression that uses this number shares it. Make a "
+                "Value for a number you want to change.")
+        number = data if type(data) is float and data - data == 0.0 else _as_float(
+            data, f"the data of {describe(self)}")
+        self._data = number
+        # An odd stamp above every node made so far: what was computed from the old number
+        # is now stale, and if this node was itself computed, it no longer is its op's result.
+        _epoch += 2
+        self._v = _epoch - 1
+
+    def _set_label(self, label: str) -> None:
+        if not isinstance(label, str):
+            raise TypeError(f"a Value's label must be a str, not {type(label).__name__} "
+                            f"({label!r}), e.g. x.label = \"x1\"")
+        if type(self) is Constant:
+            raise AttributeError(f"the constant {self._data!r} cannot be labelled: numbers "
+                                 "written into expressions are shared; label a Value instead")
+        self._label = label
+
+    data = property(attrgetter("_data"), _set_data,
+                    doc="The number (a float). Setting it marks graphs computed from it stale.")
+    label = property(attrgetter("_label"), _set_label, doc="The node's name (a str).")
 
     @property
     def op(self) -> str:
@@ -158,7 +203,13 @@ class Value:
         return self.data >= _number(other)
 
     def __float__(self) -> float:
-        return self.data
+        # float(v) and math.sin(v) leave the graph. Inside grad() that would silently drop
+        # v's dependence on the variable, so grad() has these conversions noted and checks.
+        if _grad_calls:
+            noted = _CONVERSIONS.get()
+            if noted is not None:
+                noted.append(self)
+        return self._data
 
     # ------------------------------------------------------------ functions
 
@@ -181,9 +232,11 @@ class Value:
         return _apply1(P.RELU, self)
 
     def leaky_relu(self, alpha: Value | float = 0.01) -> Value:
-        if type(alpha) is not Value and (alpha := _operand(alpha)) is NotImplemented:
-            raise TypeError(f"leaky_relu alpha must be a real number, not {type(alpha).__name__}")
-        return _apply2(P.LEAKY_RELU, self, alpha)
+        slope = alpha if type(alpha) is Value else _operand(alpha)
+        if slope is NotImplemented:
+            raise TypeError(f"leaky_relu(x, alpha): alpha must be a real number or a Value, "
+                            f"not {type(alpha).__name__} ({alpha!r})")
+        return _apply2(P.LEAKY_RELU, self, slope)
 
     def sin(self) -> Value:
         return _apply1(P.SIN, self)
@@ -214,17 +267,28 @@ class Constant(Value):
 _new = object.__new__
 _CONSTANT_CACHE: dict[float, Constant] = {}
 
+# Version stamps. Every node made gets the current (even) epoch; writing a node's .data
+# raises the epoch by 2 and gives that node the odd stamp just below it. So a node was
+# computed from the numbers its inputs hold now exactly when no input's stamp is above its
+# own, and its own stamp is even (its data was never overwritten). Only writes move the
+# epoch, so building a graph costs one global read per node.
+_epoch = 0
+
 
 def constant(number: float) -> Constant:
-    """A Constant for ``number``; small numbers used again and again share one node."""
+    """A Constant for ``number``; small numbers used again and again share one node.
+
+    Sharing is safe because a Constant cannot be changed (its data and label are fixed).
+    """
     node = _CONSTANT_CACHE.get(number)
     if node is None:
         node = _new(Constant)
-        node.data = number + 0.0  # -0.0 and 0.0 share a cache slot; store +0.0
+        node._data = number + 0.0  # -0.0 and 0.0 share a cache slot; store +0.0
         node.grad = 0.0
-        node.label = ""
+        node._label = ""
         node._x = node._y = None
         node._prim = None
+        node._v = 0
         if len(_CONSTANT_CACHE) < 4096:
             _CONSTANT_CACHE[number] = node
     return node
@@ -247,42 +311,81 @@ def _operand(other: Any) -> Value | Any:
 
 def _number(other: Any) -> float:
     if isinstance(other, Value):
-        return other.data
+        return other._data
     return _as_float(other, "comparison operand")
 
 
 # ---------------------------------------------------------------- recording
 
-_recording = True
+# no_grad() is per thread (and per asyncio task): a context variable. Reading one costs more
+# than a global, so the hot path first reads how many no_grad blocks are open anywhere and
+# looks at its own context only when some are.
+_NO_GRAD: ContextVar[bool] = ContextVar("autograd_lite_no_grad", default=False)
+_no_grad_blocks = 0
+_no_grad_lock = threading.Lock()
 
 
 def is_recording() -> bool:
-    """False inside ``no_grad()``: operations then make leaves, not graph nodes."""
-    return _recording
+    """False inside ``no_grad()`` (in this thread): operations then make leaves."""
+    return not (_no_grad_blocks and _NO_GRAD.get())
 
 
 @contextmanager
 def no_grad() -> Iterator[None]:
     """Evaluate without recording a graph (inference, parameter updates).
 
-    Results are plain leaves: they hold the numbers and keep nothing alive.
+    Results are plain leaves: they hold the numbers and keep nothing alive. It holds for
+    the thread (or asyncio task) that enters it; other threads go on recording.
     """
-    global _recording
-    previous = _recording
-    _recording = False
+    global _no_grad_blocks
+    with _no_grad_lock:
+        _no_grad_blocks += 1
+    token = _NO_GRAD.set(True)
     try:
         yield
     finally:
-        _recording = previous
+        _NO_GRAD.reset(token)
+        with _no_grad_lock:
+            _no_grad_blocks -= 1
+
+
+# ---------------------------------------------------------------- float conversions in grad()
+
+# While grad() runs the user's function, float(v) on a Value is noted in this list (one per
+# grad() call, innermost last), so that grad() can tell a result that lost its dependence on
+# the variable. _grad_calls keeps float() free of a context lookup everywhere else.
+_CONVERSIONS: ContextVar[list[Value] | None] = ContextVar("autograd_lite_conversions",
+                                                          default=None)
+_grad_calls = 0
+
+
+@contextmanager
+def noting_float_conversions() -> Iterator[list[Value]]:
+    """Collect the Values converted with float() (math.sin(v) ...) inside the block."""
+    global _grad_calls
+    noted: list[Value] = []
+    outer = _CONVERSIONS.get()
+    token = _CONVERSIONS.set(noted)
+    with _no_grad_lock:
+        _grad_calls += 1
+    try:
+        yield noted
+    finally:
+        with _no_grad_lock:
+            _grad_calls -= 1
+        _CONVERSIONS.reset(token)
+        if outer is not None:  # an enclosing grad() loses the same dependence
+            outer.extend(noted)
 
 
 def _leaf(data: float, cls: type[Value]) -> Value:
     node = _new(cls)
-    node.data = data
+    node._data = data
     node.grad = 0.0
-    node.label = ""
+    node._label = ""
     node._x = node._y = None
     node._prim = None
+    node._v = _epoch
     return node
 
 
@@ -291,7 +394,7 @@ def _leaf(data: float, cls: type[Value]) -> Value:
 
 
 def _apply1(prim: Primitive, x: Value) -> Value:
-    a = x.data
+    a = x._data
     if prim.check is not None and (problem := prim.check(a)) is not None:
         raise _domain_error(prim, (x,), *problem)
     try:
@@ -302,21 +405,22 @@ def _apply1(prim: Primitive, x: Value) -> Value:
         raise _domain_error(prim, (x,), OverflowError, "overflow: the result is not a finite float")
     if type(x) is Constant:
         return _leaf(out, Constant)
-    if not _recording:
+    if _no_grad_blocks and _NO_GRAD.get():
         return _leaf(out, Value)
     node = _new(Value)
-    node.data = out
+    node._data = out
     node.grad = 0.0
-    node.label = ""
+    node._label = ""
     node._x = x
     node._y = None
     node._prim = prim
+    node._v = _epoch
     return node
 
 
 def _apply2(prim: Primitive, x: Value, y: Value) -> Value:
-    a = x.data
-    b = y.data
+    a = x._data
+    b = y._data
     if prim.check is not None and (problem := prim.check(a, b)) is not None:
         raise _domain_error(prim, (x, y), *problem)
     try:
@@ -328,22 +432,23 @@ def _apply2(prim: Primitive, x: Value, y: Value) -> Value:
                             "overflow: the result is not a finite float")
     if type(x) is Constant and type(y) is Constant:
         return _leaf(out, Constant)
-    if not _recording:
+    if _no_grad_blocks and _NO_GRAD.get():
         return _leaf(out, Value)
     node = _new(Value)
-    node.data = out
+    node._data = out
     node.grad = 0.0
-    node.label = ""
+    node._label = ""
     node._x = x
     node._y = y
     node._prim = prim
+    node._v = _epoch
     return node
 
 
 def _apply_n(prim: Primitive, inputs: tuple[Value, ...]) -> Value:
     """A primitive with any number of inputs (``linear``): one node, its inputs in a tuple."""
     try:
-        out = prim.forward(*[v.data for v in inputs], FLOAT)
+        out = prim.forward(*[v._data for v in inputs], FLOAT)
     except (ArithmeticError, ValueError) as exc:
         raise _forward_error(prim, inputs, exc) from None
     if out - out != 0.0:
@@ -351,15 +456,16 @@ def _apply_n(prim: Primitive, inputs: tuple[Value, ...]) -> Value:
                             "overflow: the result is not a finite float")
     if all(type(v) is Constant for v in inputs):
         return _leaf(out, Constant)
-    if not _recording:
+    if _no_grad_blocks and _NO_GRAD.get():
         return _leaf(out, Value)
     node = _new(Value)
-    node.data = out
+    node._data = out
     node.grad = 0.0
-    node.label = ""
+    node._label = ""
     node._x = inputs
     node._y = None
     node._prim = prim
+    node._v = _epoch
     return node
 
 
@@ -422,9 +528,14 @@ def apply(prim: Primitive, *inputs: Value | float) -> Value:
 
 
 def describe(node: Value) -> str:
-    """How error messages name a node: its label and value."""
-    name = repr(node.label) if node.label else "unlabelled node"
-    return f"{name} = {node.data!r}"
+    """How error messages name a node: its label and value (an unlabelled one by its op)."""
+    if node._label:
+        name = repr(node._label)
+    elif node._prim is None or type(node) is Constant:
+        name = "unlabelled node"
+    else:
+        name = f"unlabelled {node._prim.name} node"
+    return f"{name} = {node._data!r}"
 
 
 def _call_text(prim: Primitive, operands: tuple[Value, ...]) -> str:
@@ -444,13 +555,30 @@ def _domain_error(prim: Primitive, operands: tuple[Value, ...],
     return error(f"{reason} in {_call_text(prim, operands)}")
 
 
+
+def _stale_error(node: Value, changed: Value | None) -> StaleGraphError:
+    prim = node._prim
+    assert prim is not None
+    if changed is None:
+        return StaleGraphError(
+            f"{describe(node)} was computed by {prim.name} and then had its .data set, so it "
+            f"no longer is {_call_text(prim, node.parents)}: derivatives read off it would be "
+            "wrong. Compute it again from its inputs (run the forward pass again) instead of "
+            "setting its data.")
+    return StaleGraphError(
+        f"the graph is stale: {describe(changed)} had its .data set after "
+        f"{describe(node)} was computed from it by {prim.name}, so a backward pass would mix "
+        "the old and the new number. Run the forward pass again from the new value.")
+
+
 # ---------------------------------------------------------------- graph order
 
 
 def reverse_topological_order(output: Value) -> list[Value]:
     """Every non-constant node ``output`` depends on, each before all of its parents.
 
-    The output comes first; that is the order the backward pass visits.
+    The output comes first; that is the order the backward pass visits. Raises
+    ``StaleGraphError`` if a node's data was set after something was computed from it.
     """
     return _search(output, None)
 
@@ -459,7 +587,8 @@ def _search(output: Value, saved: list[tuple[Value, float]] | None) -> list[Valu
     """A depth-first search that emits a node once all its parents are out (post-order),
     then reversed. Iterative, with an explicit stack: a chain of a million nodes needs no
     recursion. With ``saved``, each node's non-zero ``.grad`` is saved there and zeroed on
-    the way (backward's scratch space), while the node is at hand.
+    the way (backward's scratch space), while the node is at hand. Every operation is
+    checked on the way against its inputs' version stamps (a stale graph is refused).
     """
     seen: set[Value] = set()  # nodes expanded (a node may sit on the stack more than once)
     post_order: list[Value] = []
@@ -480,19 +609,31 @@ def _search(output: Value, saved: list[tuple[Value, float]] | None) -> list[Valu
         if x is None:  # a leaf: nothing to wait for
             emit(node)
             continue
+        stamp = node._v
+        if stamp & 1:
+            raise _stale_error(node, None)
         push(node)
         push(_ALL_PARENTS_DONE)
         # Pushed last to first, so the first parent is expanded first: reversed back, the
         # order reads like the expression (node_names calls p - q's leaves v1, v2).
         y = node._y
-        if y is not None and y not in seen and type(y) is not Constant:
-            push(y)
+        if y is not None and type(y) is not Constant:
+            if y._v > stamp:
+                raise _stale_error(node, y)
+            if y not in seen:
+                push(y)
         if type(x) is tuple:
             for parent in reversed(x):
-                if parent not in seen and type(parent) is not Constant:
-                    push(parent)
-        elif x not in seen and type(x) is not Constant:
-            push(x)
+                if type(parent) is not Constant:
+                    if parent._v > stamp:
+                        raise _stale_error(node, parent)
+                    if parent not in seen:
+                        push(parent)
+        elif type(x) is not Constant:
+            if x._v > stamp:
+                raise _stale_error(node, x)
+            if x not in seen:
+                push(x)
     post_order.reverse()
     return post_order
 
@@ -500,15 +641,92 @@ def _search(output: Value, saved: list[tuple[Value, float]] | None) -> list[Valu
 _ALL_PARENTS_DONE = object()
 
 
+def on_paths_to(order: list[Value], targets: set[Value] | frozenset[Value]) -> set[Value]:
+    """The nodes on some path from a target up to the output (the targets included).
+
+    ``order`` is ``reverse_topological_order(output)``. Only these nodes carry a gradient
+    from the output to a target: the part of the graph a restricted backward pass walks.
+    """
+    on: set[Value] = set()
+    for node in reversed(order):  # inputs first
+        if node in targets or any(parent in on for parent in node.parents):
+            on.add(node)
+    return on
+
+
 # ---------------------------------------------------------------- backward
 
 
-def _backward_error(node: Value, exc: Exception) -> Exception:
+def _output_name(output: Value) -> str:
+    return repr(output._label) if output._label else "the output"
+
+
+def _local_number(node: Value, position: int) -> Any:
+    """d node / d node.parents[position], the table's rule on floats."""
     prim = node._prim
     assert prim is not None
+    parents = node.parents
+    if prim.gradient is not None:
+        return prim.gradient([p._data for p in parents], node._data, FLOAT)[position]
+    return prim.derivatives[position](*(p._data for p in parents), node._data, FLOAT)
+
+
+def _backward_error(node: Value, exc: Exception, output: Value) -> Exception:
+    """A local derivative that does not exist at this point, naming the input it is for."""
+    prim = node._prim
+    assert prim is not None
+    parents = node.parents
+    failing = ""
+    for position, parent in enumerate(parents):
+        if type(parent) is Constant:
+            continue
+        try:
+            _local_number(node, position)
+        except (ArithmeticError, ValueError) as cause:
+            failing = (f" with respect to its input {position + 1} ({describe(parent)}), so "
+                       f"the gradient of {_output_name(output)} with respect to that input is "
+                       f"undefined too ({cause})")
+            exc = cause
+            break
     kind = ZeroDivisionError if isinstance(exc, ZeroDivisionError) else ValueError
+    if not failing:
+        failing = f" ({exc})"
     return kind(f"backward: the local derivative of {prim.name} is undefined at "
-                f"{_call_text(prim, node.parents)} ({exc})")
+                f"{_call_text(prim, parents)}{failing}")
+
+
+def _gradient_overflow(node: Value, grad: Any, order: list[Value],
+                       grads: dict[Value, Any] | None = None) -> OverflowError:
+    """d output / d node is not a finite float: name the node and, if one, the product that
+    overflowed (upstream × local derivative) and the operation it came through."""
+    output = order[0]
+    through = ""
+    for consumer in order:
+        if consumer is node:
+            break
+        prim = consumer._prim
+        if prim is None:
+            continue
+        for position, parent in enumerate(consumer.parents):
+            if parent is not node:
+                continue
+            upstream = consumer.grad if grads is None else grads.get(consumer, 0.0)
+            upstream = upstream.data if isinstance(upstream, Value) else upstream
+            try:
+                local = float(_local_number(consumer, position))
+            except (ArithmeticError, ValueError):
+                continue
+            if not math.isfinite(upstream * local):
+                through = (f"; it came through {_call_text(prim, consumer.parents)}: upstream "
+                           f"{upstream!r} × local derivative {local!r}")
+                break
+        if through:
+            break
+    number = grad.data if isinstance(grad, Value) else grad
+    return OverflowError(
+        f"backward: overflow: the gradient of {_output_name(output)} with respect to "
+        f"{describe(node)} is {number!r}, too large for a float{through}. Scale the inputs, "
+        "or write the computation in a form whose derivatives stay finite (e.g. log-space).")
 
 
 def backward(output: Value) -> None:
@@ -516,59 +734,80 @@ def backward(output: Value) -> None:
 
     ``.grad`` doubles as the pass's scratch space: it is saved, zeroed, filled, then the
     saved value is added back. So a second call adds exactly the same gradients again,
-    rather than pushing the first pass's gradients through a second time.
+    rather than pushing the first pass's gradients through a second time. Whatever is
+    raised, wherever (a domain error, an overflow, Ctrl-C), every ``.grad`` is left exactly
+    as it was before the call.
     """
     if not isinstance(output, Value):
         raise TypeError(f"backward() needs a Value, not {type(output).__name__}")
     saved: list[tuple[Value, float]] = []  # the non-zero grads: usually none, a fresh graph
-    order = _search(output, saved)
-    output.grad = 1.0
+    order: list[Value] = []
     try:
+        order = _search(output, saved)
+        output.grad = 1.0
         _propagate(order)
-    except BaseException:
-        for node in order:  # leave every .grad as it was before the call
-            node.grad = 0.0
         for node, before in saved:
-            node.grad = before
+            node.grad += before
+    except BaseException:
+        _restore(order, saved)
         raise
-    for node, before in saved:
-        node.grad += before
+
+
+def _restore(order: list[Value], saved: list[tuple[Value, float]]) -> None:
+    """Put back every ``.grad`` as it was before backward(): the saved numbers are exact, so
+    this needs no arithmetic, only assignments; a second interrupt restarts it."""
+    for _ in range(3):
+        try:
+            for node in order:
+                node.grad = 0.0
+            for node, before in saved:
+                node.grad = before
+            return
+        except BaseException:  # finish restoring first; the caller re-raises its error
+            continue
 
 
 def _propagate(order: list[Value]) -> None:
     """The hot loop: push each node's ``.grad`` to its parents, output first.
 
     The local derivatives are the table's rules evaluated on floats. Written out per
-    number of inputs, so that a node costs one call per rule and nothing else.
+    number of inputs, so that a node costs one call per rule and nothing else. A node's
+    gradient is complete when it is reached, so that is where overflow is checked.
     """
     F = FLOAT
     node = None
     try:
         for node in order:
+            upstream = node.grad
+            if upstream - upstream != 0.0:  # inf or nan
+                break
             prim = node._prim
             if prim is None:
                 continue
-            upstream = node.grad
             a = node._x
             b = node._y
             if b is not None:  # two inputs
                 rules = prim.derivatives
-                x = a.data
-                y = b.data
+                x = a._data
+                y = b._data
                 if type(a) is not Constant:
-                    a.grad += upstream * rules[0](x, y, node.data, F)
+                    a.grad += upstream * rules[0](x, y, node._data, F)
                 if type(b) is not Constant:
-                    b.grad += upstream * rules[1](x, y, node.data, F)
+                    b.grad += upstream * rules[1](x, y, node._data, F)
             elif type(a) is not tuple:  # one input (never a Constant: that folds)
-                a.grad += upstream * prim.derivatives[0](a.data, node.data, F)
+                a.grad += upstream * prim.derivatives[0](a._data, node._data, F)
             else:  # any number of inputs (linear): every local derivative from one call
-                slopes = prim.gradient([p.data for p in a], node.data, F)
+                slopes = prim.gradient([p._data for p in a], node._data, F)
                 for parent, slope in zip(a, slopes):
                     if type(parent) is not Constant:
                         parent.grad += upstream * slope
+        else:
+            return
     except (ArithmeticError, ValueError) as exc:
         assert node is not None
-        raise _backward_error(node, exc) from None
+        raise _backward_error(node, exc, order[0]) from None
+    assert node is not None
+    raise _gradient_overflow(node, node.grad, order)
 
 
 # One contribution of a backward step: (parent, local derivative, contribution,
@@ -578,36 +817,48 @@ StepHook = Callable[[Value, Any, list[Contribution]], None]
 
 
 def backprop(output: Value, *, create_graph: bool = False,
-             on_step: StepHook | None = None) -> dict[Value, Any]:
+             on_step: StepHook | None = None,
+             wrt: Sequence[Value] | None = None) -> dict[Value, Any]:
     """One backward pass that leaves ``.grad`` alone: {node: d output / d node}.
 
     With ``create_graph`` every local derivative is evaluated over Values, so the
     gradients are themselves differentiable graphs. ``on_step(node, upstream,
     contributions)`` is called for each operation in order (``trace`` records them).
+    With ``wrt``, only the part of the graph on paths from those nodes to the output is
+    walked: a local derivative elsewhere (even an undefined one) is never evaluated.
     """
     order = reverse_topological_order(output)
+    relevant = None if wrt is None else on_paths_to(order, set(wrt))
     namespace = VALUES if create_graph else FLOAT
     grads: dict[Value, Any] = {output: 1.0}
-    node = None
+    node = receiver = None
     try:
         for node in order:
+            receiver = None
+            if relevant is not None and node not in relevant:
+                continue
+            upstream = grads[node]
+            number = upstream.data if isinstance(upstream, Value) else upstream
+            if number - number != 0.0:
+                raise _gradient_overflow(node, upstream, order, grads)
             prim = node._prim
             if prim is None:
                 continue
-            upstream = grads[node]
             parents = node.parents
             if create_graph:
                 args: tuple[Any, ...] = parents
                 out: Any = node
             else:
-                args = tuple(parent.data for parent in parents)
-                out = node.data
+                args = tuple(parent._data for parent in parents)
+                out = node._data
             # Any number of inputs: every local derivative from one call of the rule.
             slopes = None if prim.gradient is None else prim.gradient(args, out, namespace)
             contributions: list[Contribution] = []
             for position, parent in enumerate(parents):
-                if type(parent) is Constant:
+                if type(parent) is Constant or (relevant is not None
+                                                and parent not in relevant):
                     continue
+                receiver = parent
                 local = (prim.derivatives[position](*args, out, namespace) if slopes is None
                          else slopes[position])
                 contribution = upstream if _is_one(local) else upstream * local
@@ -617,9 +868,15 @@ def backprop(output: Value, *, create_graph: bool = False,
                     contributions.append((parent, local, contribution, after))
             if on_step is not None:
                 on_step(node, upstream, contributions)
+    except OverflowError as exc:
+        if str(exc).startswith("backward: overflow"):
+            raise
+        # create_graph: upstream × local, a product of Values, overflowed in its forward pass.
+        assert node is not None
+        raise _gradient_overflow(receiver or node, math.inf, order, grads) from None
     except (ArithmeticError, ValueError) as exc:
         assert node is not None
-        raise _backward_error(node, exc) from None
+        raise _backward_error(node, exc, output) from None
     return grads
 
 
@@ -632,7 +889,14 @@ def _is_one(local: Any) -> bool:
 
 
 def _value_sign(x: Value) -> float:
-    return FLOAT.sign(x.data)
+    return FLOAT.sign(x._data)
+
+
+def _value_xlogy(x: Value, y: Value) -> Value | float:
+    # 0·log(y) is 0 where x is 0, even where log(y) is not defined (d/db 0**b = 0).
+    if x._data == 0:
+        return constant(0.0)
+    return x * y.log()
 
 
 VALUES = SimpleNamespace(
@@ -646,5 +910,6 @@ VALUES = SimpleNamespace(
     sigmoid=Value.sigmoid,
     relu=Value.relu,
     sign=_value_sign,
+    xlogy=_value_xlogy,
     where=FLOAT.where,  # conditions compare Values by their numbers (Value.__ge__)
 )

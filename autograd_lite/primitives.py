@@ -38,6 +38,10 @@ class Primitive:
     # Only for a primitive with any number of inputs: (inputs, out, f) -> every input's local
     # derivative at once. Its ``derivatives`` are then read off this one rule (EachInput).
     gradient: Callable[..., Any] | None = None
+    # The lecture's form of each local derivative, for readers that print (explain, trace,
+    # draw): sigmoid's out·(1 − out). Given only where the form that computes best differs;
+    # tests prove the two equal with SymPy, so no reader ever shows a derivative of its own.
+    lecture: Sequence[Callable[..., Any]] | None = None
 
     @property
     def arity(self) -> int | None:
@@ -46,6 +50,11 @@ class Primitive:
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
+
+    def shown_derivative(self, position: int) -> Callable[..., Any]:
+        """The rule readers print for input ``position``: the lecture's form if there is one."""
+        rules = self.derivatives if self.lecture is None else self.lecture
+        return rules[position]
 
 
 class EachInput:
@@ -116,9 +125,11 @@ DIV = Primitive("div", "/", lambda a, b, f: a / b,
                 (lambda a, b, out, f: 1 / b,
                  lambda a, b, out, f: -a / b**2),
                 check=_check_div)
+# d/db a**b = a**b · ln a, written xlogy(out, a): 0 where out is 0 (0**b with b > 0), where
+# ln 0 alone would be undefined.
 POW = Primitive("pow", "**", lambda a, b, f: a**b,
                 (lambda a, b, out, f: b * a ** (b - 1),
-                 lambda a, b, out, f: out * f.log(a)),
+                 lambda a, b, out, f: f.xlogy(out, a)),
                 check=_check_pow)
 NEG = Primitive("neg", "neg", lambda x, f: -x,
                 (lambda x, out, f: -1,))
@@ -132,10 +143,15 @@ LOG = Primitive("log", "log", lambda x, f: f.log(x),
 SQRT = Primitive("sqrt", "sqrt", lambda x, f: f.sqrt(x),
                  (lambda x, out, f: 1 / (2 * out),),
                  check=_check_sqrt)
+# tanh' and sigmoid' as the lecture writes them (1 − out², out·(1 − out)) lose every digit
+# once out rounds to ±1 (sigmoid'(37) would be 0.0, not 8.5e-17): the numbers come from
+# forms that never subtract from 1, the printed formula from the lecture's.
 TANH = Primitive("tanh", "tanh", lambda x, f: f.tanh(x),
-                 (lambda x, out, f: 1 - out**2,))
+                 (lambda x, out, f: 4 * f.sigmoid(2 * x) * f.sigmoid(-2 * x),),
+                 lecture=(lambda x, out, f: 1 - out**2,))
 SIGMOID = Primitive("sigmoid", "sigmoid", lambda x, f: f.sigmoid(x),
-                    (lambda x, out, f: out * (1 - out),))
+                    (lambda x, out, f: out * f.sigmoid(-x),),
+                    lecture=(lambda x, out, f: out * (1 - out),))
 RELU = Primitive("relu", "relu", lambda x, f: f.relu(x),
                  (lambda x, out, f: f.where(x >= 0, 1, 0),))
 LEAKY_RELU = Primitive("leaky_relu", "leaky_relu",
@@ -208,6 +224,11 @@ def _sign(x: float) -> float:
     return 1.0 if x > 0 else (-1.0 if x < 0 else 0.0)
 
 
+def _xlogy(x: float, y: float) -> float:
+    """x·ln y, and 0 where x is 0 (whatever y): the limit the derivative of 0**b takes."""
+    return 0.0 if x == 0 else x * math.log(y)
+
+
 FLOAT = SimpleNamespace(
     exp=math.exp,
     log=math.log,
@@ -219,5 +240,6 @@ FLOAT = SimpleNamespace(
     sigmoid=_sigmoid,
     relu=lambda x: x if x > 0 else 0.0,
     sign=_sign,
+    xlogy=_xlogy,
     where=lambda condition, if_true, if_false: if_true if condition else if_false,
 )

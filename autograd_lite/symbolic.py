@@ -37,6 +37,7 @@ def sympy_namespace() -> SimpleNamespace:
         sigmoid=lambda x: 1 / (1 + sympy.exp(-x)),
         relu=lambda x: sympy.Max(0, x),
         sign=sympy.sign,
+        xlogy=lambda x, y: x * sympy.log(y),
         where=where,
     )
 
@@ -163,7 +164,7 @@ def derivative_table() -> str:
         names = "x" if prim.arity == 1 else ("x alpha" if prim.name == "leaky_relu" else "a b")
         inputs = sympy.symbols(names, seq=True)
         function = prim.forward(*inputs, f)
-        slopes = [f"d/d{name} = {sympy.sstr(rule(*inputs, out, f))}"
-                  for name, rule in zip(names.split(), prim.derivatives)]
+        slopes = [f"d/d{name} = {sympy.sstr(prim.shown_derivative(position)(*inputs, out, f))}"
+                  for position, name in enumerate(names.split())]
         rows.append(f"| {prim.name} | out = {sympy.sstr(function)} | {'; '.join(slopes)} |")
     return "\n".join(rows)

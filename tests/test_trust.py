@@ -1,0 +1,536 @@
+"""Trust: no silent wrong gradient, no lost gradient (issue 10, "Silent wrong answers" and
+"Lost work").
+
+Every expected number comes from outside the engine: a hand derivation (written next to
+it), SymPy, or HIPS autograd (the reference implementation of nested differentiation).
+"""
+
+from __future__ import annotations
+
+import gc
+import itertools
+import math
+import signal
+import sys
+import threading
+import time
+
+import pytest
+import sympy
+
+import autograd_lite as ag
+from autograd_lite import Value, grad, gradcheck, gradients, no_grad, trace
+from autograd_lite.engine import StaleGraphError
+from autograd_lite.primitives import FLOAT, PRIMITIVES, Primitive
+from autograd_lite.symbolic import sympy_namespace
+
+# ================================================================ nested grad
+
+
+def test_mixed_partial_of_x_times_y_through_argnums_is_one():
+    # d/dy d/dx (x·y) = d/dy y = 1
+    assert grad(grad(lambda x, y: x * y, 0), 1)(2.0, 3.0) == 1.0
+
+
+def test_inner_grad_closing_over_the_outer_variable():
+    # d/dx [d/dy (x·y) at y = 1] = d/dx x = 1
+    assert grad(lambda x: grad(lambda y: x * y)(1.0))(2.0) == 1.0
+
+
+def test_perturbation_confusion_example_of_siskind_and_pearlmutter():
+    # d/dx [x · d/dy (x + y)] = d/dx [x · 1] = 1 at any x; the confused answer is 2.
+    assert grad(lambda x: x * grad(lambda y: x + y)(1.0))(1.0) == 1.0
+
+
+def test_the_same_function_differentiated_by_a_closure_and_by_argnum_agree():
+    # f = x²y: f_xy = 2x = 4 at x = 2, whichever way it is nested.
+    by_argnum = grad(grad(lambda x, y: x * x * y, 0), 1)(2.0, 3.0)
+    by_closure = grad(lambda x: grad(lambda y: x * x * y)(3.0))(2.0)
+    assert by_argnum == by_closure == 4.0
+
+
+anp = pytest.importorskip("autograd.numpy")  # HIPS autograd: in the test extra
+hips_grad = pytest.importorskip("autograd").grad
+
+# Functions of (x, y) over a module m of elementary functions: autograd_lite or
+# autograd.numpy. Each is differentiated up to order 3 in every order of arguments.
+FUNCTIONS = {
+    "x*y": lambda x, y, m: x * y,
+    "x**y": lambda x, y, m: x**y,
+    "sin(x)*exp(y)": lambda x, y, m: m.sin(x) * m.exp(y),
+    "x/y + tanh(x*y)": lambda x, y, m: x / y + m.tanh(x * y),
+    "log(x)*cos(x*y) - y**3": lambda x, y, m: m.log(x) * m.cos(x * y) - y**3,
+    "sqrt(x*x + y)": lambda x, y, m: m.sqrt(x * x + y),
+}
+POINTS = [(2.0, 2.5), (0.7, 1.3)]
+ORDERS = [seq for n in (1, 2, 3) for seq in itertools.product((0, 1), repeat=n)]
+
+
+def _nested(grad_function, f, argnums):
+    g = f
+    for argnum in argnums:
+        g = grad_function(g, argnum)
+    return g
+
+
+@pytest.mark.filterwarnings("ignore:Output seems independent of input")
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_every_partial_up_to_order_three_agrees_with_hips_autograd(name):
+    f = FUNCTIONS[name]
+    ours_f = lambda x, y: f(x, y, ag)  # the same function for both
+    hips_f = lambda x, y: f(x, y, anp)
+    checked = 0
+    for (x, y), argnums in itertools.product(POINTS, ORDERS):
+        ours = _nested(grad, ours_f, argnums)(x, y)
+        reference = float(_nested(hips_grad, hips_f, argnums)(x, y))
+        assert isinstance(ours, float)
+        assert ours == pytest.approx(reference, rel=1e-10, abs=1e-12), (name, argnums, x, y)
+        checked += 1
+    assert checked == 2 * 14  # 2 + 4 + 8 partials of orders 1-3, at two points
+
+
+def test_mixed_third_partials_of_x_to_the_y_through_closures_agree_with_hips():
+    # The same partials written as closures: each level differentiates an inner function
+    # of one variable that closes over the outer ones.
+    x0, y0 = 2.0, 2.5
+
+    def d3(grad_function, power, which):
+        # which: the variable of each level, outermost first, e.g. ("x", "x", "y")
+        def level(k, x, y):
+            if k == 3:
+                return power(x, y)
+            if which[k] == "x":
+                return grad_function(lambda t: level(k + 1, t, y))(x)
+            return grad_function(lambda t: level(k + 1, x, t))(y)
+        return level(0, x0, y0)
+
+    for which in itertools.product("xy", repeat=3):
+        ours = d3(grad, lambda x, y: x**y, which)
+        reference = float(d3(hips_grad, lambda x, y: x**y, which))
+        assert ours == pytest.approx(reference, rel=1e-10), which
+    # ∂³/∂x∂x∂y of x**y at (2, 2.5), by hand: d/dy [y(y−1)x^(y−2)]
+    #   = (2y − 1)·x^(y−2) + y(y−1)·x^(y−2)·ln x
+    by_hand = (2 * y0 - 1) * x0 ** (y0 - 2) + y0 * (y0 - 1) * x0 ** (y0 - 2) * math.log(x0)
+    assert grad(grad(grad(lambda x, y: x**y, 0), 0), 1)(x0, y0) == pytest.approx(by_hand)
+    assert by_hand == pytest.approx(9.3328, abs=5e-5)  # the number in the issue
+
+
+def test_grad_at_the_top_level_still_returns_a_float():
+    assert type(grad(lambda x: x * x)(3.0)) is float
+    assert type(grad(grad(lambda x: x * x * x))(3.0)) is float  # 6x = 18
+    assert grad(grad(lambda x: x * x * x))(3.0) == 18.0
+
+
+# ================================================================ float() escaping the graph
+
+
+def test_math_sin_of_the_variable_is_refused_not_differentiated_as_zero():
+    with pytest.raises(TypeError, match="into a float.*does not depend on it at all"):
+        grad(lambda x: math.sin(x))(1.0)
+
+
+def test_a_partly_escaped_variable_is_refused_too():
+    # x·sin(x) with math.sin: the engine would give sin(1) = 0.84 instead of
+    # sin(1) + cos(1) = 1.38.
+    with pytest.raises(TypeError, match="would miss every path through that float"):
+        grad(lambda x: x * math.sin(x))(1.0)
+
+
+def test_float_of_a_value_that_does_not_depend_on_the_variable_is_fine():
+    scale = Value(2.0)
+    assert grad(lambda x: x * float(scale))(1.0) == 2.0
+
+
+def test_float_inside_an_inner_grad_is_seen_by_the_outer_one():
+    with pytest.raises(TypeError, match="into a float"):
+        grad(lambda x: grad(lambda y: y * math.exp(x))(1.0))(0.5)
+
+
+def test_float_outside_grad_is_ordinary():
+    assert float(Value(2.5)) == 2.5
+    assert math.sin(Value(0.0)) == 0.0
+
+
+# ================================================================ a stale graph
+
+
+def test_data_changed_after_a_node_was_computed_from_it_is_refused_naming_it():
+    x = Value(1.0, "x")
+    z = x.sigmoid() * x
+    x.data = 5.0
+    with pytest.raises(StaleGraphError, match=r"'x' = 5.0 had its .data set after"):
+        z.backward()
+    assert x.grad == 0.0
+    for reader in (lambda: gradients(z, [x]), lambda: trace(z), lambda: ag.explain(z, x)):
+        with pytest.raises(StaleGraphError):
+            reader()
+
+
+def test_the_graph_built_again_after_the_change_gives_the_gradient_at_the_new_point():
+    x = Value(1.0, "x")
+    z = x.sigmoid() * x
+    x.data = 5.0
+    z = x.sigmoid() * x
+    z.backward()
+    s = 1 / (1 + math.exp(-5.0))  # d/dx x·σ(x) = σ(x) + x·σ(x)(1 − σ(x))
+    assert x.grad == pytest.approx(s + 5.0 * s * (1 - s), rel=1e-14)
+
+
+def test_an_intermediate_node_whose_data_is_set_is_refused_naming_it():
+    x = Value(1.0, "x")
+    s = x.sigmoid()
+    s.label = "s"
+    out = s * 2
+    s.data = 0.5
+    with pytest.raises(StaleGraphError, match=r"'s' = 0.5 had its .data set after"):
+        out.backward()
+    out.label = "out"
+    with pytest.raises(StaleGraphError, match=r"'s' = 0.5 was computed by sigmoid"):
+        s.backward()  # s itself no longer is sigmoid(x)
+
+
+def test_updating_leaves_between_training_steps_is_fine():
+    w = Value(1.0, "w")
+    for _ in range(3):
+        loss = (w * 3.0 - 1.0) ** 2
+        w.grad = 0.0
+        loss.backward()
+        with no_grad():
+            w.data -= 0.01 * w.grad
+    # d/dw (3w − 1)² = 6(3w − 1) at the last w before its update
+    assert w.grad == pytest.approx(6 * (3 * (w.data + 0.01 * w.grad) - 1))
+
+
+def test_nan_infinities_and_non_numbers_written_into_data_are_refused_where_written():
+    x = Value(1.0, "x")
+    for bad in (math.nan, math.inf, -math.inf):
+        with pytest.raises(ValueError, match=r"the data of 'x' = 1.0 must be finite"):
+            x.data = bad
+    with pytest.raises(TypeError, match=r"the data of 'x' = 1.0 must be a real number.*str"):
+        x.data = "abc"
+    assert x.data == 1.0
+
+
+def test_a_label_must_be_a_string_when_set_after_creation():
+    x = Value(1.0)
+    with pytest.raises(TypeError, match=r"label must be a str, not int"):
+        x.label = 3
+    x.label = "x1"
+    assert str(ag.to_sympy(x * 2)) == "2*x1"
+
+
+# ================================================================ constants
+
+
+def test_shared_constants_cannot_be_changed():
+    c = (Value(1.0) * 2).parents[1]
+    with pytest.raises(AttributeError, match="constant 2.0 cannot be changed"):
+        c.data = 5.0
+    with pytest.raises(AttributeError, match="cannot be labelled"):
+        c.label = "two"
+    assert (Value(1.0) * 2).data == 2.0
+
+
+# ================================================================ no_grad per thread
+
+
+def test_no_grad_in_one_thread_does_not_stop_another_thread_recording():
+    inside, done = threading.Event(), threading.Event()
+    results = {}
+
+    def quiet() -> None:
+        with no_grad():
+            inside.set()
+            done.wait(10)
+            results["quiet"] = (Value(3.0) * Value(3.0)).op
+
+    def busy() -> None:
+        inside.wait(10)
+        x = Value(3.0)
+        y = x * x
+        y.backward()
+        results["busy"] = (y.op, x.grad, ag.is_recording())
+        done.set()
+
+    threads = [threading.Thread(target=quiet), threading.Thread(target=busy)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert results["busy"] == ("*", 6.0, True)  # d/dx x² = 2x
+    assert results["quiet"] == ""  # no_grad made a leaf in its own thread
+
+
+def test_overlapping_no_grad_blocks_in_two_threads_leave_recording_on():
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+    seen = {}
+
+    def first() -> None:
+        with no_grad():
+            first_in.set()
+            second_in.wait(10)
+        first_out.set()
+        seen["first after"] = ag.is_recording()
+
+    def second() -> None:
+        first_in.wait(10)
+        with no_grad():
+            second_in.set()
+            first_out.wait(10)
+            seen["second inside"] = ag.is_recording()
+        seen["second after"] = ag.is_recording()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert seen == {"first after": True, "second inside": False, "second after": True}
+    assert ag.is_recording() and (Value(1.0) * Value(2.0)).op == "*"
+
+
+# ================================================================ gradient overflow
+
+
+@pytest.mark.parametrize("build, point, through", [
+    (lambda x: x.log(), 1e-320, "log"),  # log'(x) = 1/x = 1e320 > max float
+    (lambda x: x**1023.999, 2.0, "pow"),  # 1023.999 · 2^1022.999 ≈ 1.8e308 · 1.0 > max
+    (lambda x: (x * 1e300) * 1e300, 1e-300, "mul"),  # 1e300 · 1e300
+])
+def test_a_gradient_that_overflows_raises_naming_the_node(build, point, through):
+    x = Value(point, "x")
+    x.grad = 0.5
+    out = build(x)
+    with pytest.raises(OverflowError, match=rf"overflow: .*'x' = {point!r} is inf.*{through}\("):
+        out.backward()
+    assert x.grad == 0.5  # left as it was
+    with pytest.raises(OverflowError, match="'x'"):
+        gradients(out, [x])
+    with pytest.raises(OverflowError, match="'x'"):
+        gradients(out, [x], create_graph=True)
+
+
+# ================================================================ defined where it is defined
+
+
+def test_zero_to_a_value_power_has_both_derivatives_zero():
+    # d/da a² = 2a = 0 at a = 0; d/db 0^b = 0 for b > 0 (the function is 0 for every b > 0)
+    a, b = Value(0.0, "a"), Value(2.0, "b")
+    (a**b).backward()
+    assert (a.grad, b.grad) == (0.0, 0.0)
+    (fb,) = gradients(Value(0.0) ** b, [b], create_graph=True)
+    assert fb.data == 0.0
+
+
+def test_negative_base_to_a_value_power_gives_the_base_derivative_and_names_the_exponent():
+    # (−2)^y at y = 2: d/dx x^y = y·x^(y−1) = 2·(−2) = −4; d/dy needs ln(−2): undefined.
+    x, y = Value(-2.0, "x"), Value(2.0, "y")
+    out = x**y
+    assert gradients(out, [x]) == [-4.0]
+    with pytest.raises(ValueError, match=r"undefined .*with respect to its input 2 \('y' = 2.0\)"):
+        out.backward()
+    assert (x.grad, y.grad) == (0.0, 0.0)
+
+
+def test_gradients_only_walks_between_the_output_and_the_inputs_asked_for():
+    # sqrt'(0) is undefined, but d out/d w does not pass through it.
+    w, z = Value(3.0, "w"), Value(0.0, "z")
+    out = w * 2.0 + z.sqrt()
+    assert gradients(out, [w]) == [2.0]
+    with pytest.raises(ZeroDivisionError, match="sqrt"):
+        gradients(out, [w, z])
+
+
+# ================================================================ gradcheck
+
+
+def test_gradcheck_scales_its_step_with_the_input():
+    assert gradcheck(lambda x: x * x, 1e20)
+    assert gradcheck(lambda x, y: x * y, 1e-20, 3e15)
+
+
+def test_gradcheck_still_catches_a_wrong_derivative_at_a_large_input():
+    # x² with the slope 2.1x instead of 2x: 5 % off, which a step of 1e-6 could not see at
+    # 1e20 (1e20 + 1e-6 == 1e20) but a scaled step does.
+    wrong = Primitive("wrong_square", "wrong_square", lambda x, f: x * x,
+                      (lambda x, out, f: 2.1 * x,))
+    from autograd_lite.engine import apply
+
+    with pytest.raises(AssertionError, match="input 0"):
+        gradcheck(lambda x: apply(wrong, x), 1e20)
+
+
+# ================================================================ precision at large |x|
+
+
+def _sympy_derivative(prim: Primitive, point: float) -> float:
+    x = sympy.Symbol("x")
+    expression = prim.forward(x, sympy_namespace())
+    # evalf with subs tracks precision: 1 − tanh²(40) cancels 35 digits
+    return float(sympy.diff(expression, x).evalf(30, subs={x: sympy.Float(point, 60)}))
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "tanh"])
+@pytest.mark.parametrize("point", [-40.0, -19.5, -5.0, -0.5, 0.0, 0.3, 2.0, 19.5, 37.0, 40.0])
+def test_sigmoid_and_tanh_slopes_keep_their_digits_at_large_inputs(name, point):
+    x = Value(point)
+    getattr(x, name)().backward()
+    expected = _sympy_derivative(PRIMITIVES[name], point)
+    assert x.grad == pytest.approx(expected, rel=1e-13, abs=0.0)
+
+
+def test_the_numbers_the_issue_quotes():
+    x = Value(37.0)
+    x.sigmoid().backward()
+    assert x.grad == pytest.approx(8.533e-17, rel=1e-3)  # e^-37 / (1 + e^-37)²
+    t = Value(19.5)
+    t.tanh().backward()
+    assert t.grad == pytest.approx(4 * math.exp(-39), rel=1e-3)  # sech² 19.5 ≈ 4e^-39
+
+
+@pytest.mark.parametrize("prim", [p for p in PRIMITIVES.values() if p.lecture is not None],
+                         ids=lambda p: p.name)
+def test_the_lecture_form_of_a_derivative_equals_the_computed_form(prim):
+    # The printed rule (out·(1 − out)) and the computed one (out·σ(−x)) are the same
+    # function once out is the forward rule: SymPy proves it.
+    f = sympy_namespace()
+    inputs = sympy.symbols("x" if prim.arity == 1 else "a b", seq=True)
+    out = prim.forward(*inputs, f)
+    for position in range(prim.arity):
+        shown = prim.lecture[position](*inputs, out, f)
+        computed = prim.derivatives[position](*inputs, out, f)
+        assert sympy.simplify((shown - computed).rewrite(sympy.exp)) == 0
+        # and both are the derivative of the forward rule
+        assert sympy.simplify((shown - sympy.diff(out, inputs[position])).rewrite(
+            sympy.exp)) == 0
+        at = {symbol: sympy.Rational(3, 7) for symbol in inputs}
+        assert float(shown.subs(at)) == pytest.approx(float(computed.subs(at)), rel=1e-15)
+    # the float rule gives the same number as the printed one where both are exact enough
+    number = prim.derivatives[0](0.25, prim.forward(0.25, FLOAT), FLOAT)
+    lecture = prim.lecture[0](0.25, prim.forward(0.25, FLOAT), FLOAT)
+    assert number == pytest.approx(lecture, rel=1e-14)
+
+
+# ================================================================ messages
+
+
+def test_leaky_relu_with_a_string_slope_names_the_string_not_an_internal():
+    with pytest.raises(TypeError, match=r"alpha must be a real number or a Value, not str"):
+        Value(1.0).leaky_relu("a")
+    with pytest.raises(TypeError, match=r"not str"):
+        ag.leaky_relu("a")
+
+
+# ================================================================ lost work
+
+
+def _graph_with_grads(width: int = 6, depth: int = 8):
+    """A small graph with fan-in and fan-out, and a .grad already on every node."""
+    leaves = [Value(0.1 * (i + 1), f"x{i}") for i in range(width)]
+    layer = leaves
+    nodes = list(leaves)
+    for _ in range(depth):
+        layer = [(a * b + a).tanh() for a, b in zip(layer, layer[1:] + layer[:1])]
+        nodes += layer
+    out = sum(layer[1:], layer[0])
+    out.backward()  # every node now holds a gradient, which must survive what follows
+    return out, [*nodes, out]
+
+
+def test_an_interrupt_at_any_line_of_backward_leaves_every_grad_exactly_as_it_was():
+    import autograd_lite.engine as engine_module
+
+    out, nodes = _graph_with_grads(width=3, depth=3)
+    before = [n.grad for n in nodes]
+    engine_file = engine_module.__file__
+
+    def run_with_interrupt_at(k: int) -> bool:
+        count = 0
+
+        def local(frame, event, arg):
+            nonlocal count
+            if event == "line":
+                count += 1
+                if count == k:
+                    raise KeyboardInterrupt
+            return local
+
+        def tracer(frame, event, arg):
+            return local if frame.f_code.co_filename == engine_file else None
+
+        sys.settrace(tracer)
+        try:
+            out.backward()
+        except KeyboardInterrupt:
+            return True
+        finally:
+            sys.settrace(None)
+        return False
+
+    interrupted = 0
+    k = 1
+    while run_with_interrupt_at(k):
+        assert [n.grad for n in nodes] == before, f"interrupt at line event {k}"
+        interrupted += 1
+        k += 1
+    # the first k that did not interrupt ran to the end: every gradient added once more
+    assert [n.grad for n in nodes] == [2 * g for g in before]
+    assert interrupted > 100  # the search, the propagation and the final sums were all hit
+
+
+class _AlarmError(Exception):
+    pass
+
+
+def test_a_real_signal_during_backward_of_a_big_graph_loses_no_gradient():
+    if threading.current_thread() is not threading.main_thread():
+        pytest.fail("signals need the main thread")
+    x = Value(0.5, "x")
+    nodes = [x]
+    y = x
+    for i in range(300_000):
+        y = y * 0.999999 + x * 1e-6 if i % 2 else (y * 1.0000001).tanh()
+        nodes.append(y)
+    y.backward()
+    before = [n.grad for n in nodes]
+    start = time.perf_counter()
+    y.backward()  # a full pass, to time it
+    full = time.perf_counter() - start
+    doubled = [n.grad for n in nodes]
+    assert doubled == [2 * g for g in before]
+    for n, g in zip(nodes, before):
+        n.grad = g
+
+    import autograd_lite.engine as engine_module
+
+    def ring(signum, frame):
+        # Only interrupt the engine: an alarm that comes after backward() has returned must
+        # not be mistaken for one inside it.
+        while frame is not None:
+            if frame.f_code.co_filename == engine_module.__file__:
+                raise _AlarmError
+            frame = frame.f_back
+
+    old = signal.signal(signal.SIGALRM, ring)
+    hits = 0
+    # With the cycle collector off the alarm lands in backward itself, not in a gc callback
+    # (Hypothesis installs one) where Python would swallow it.
+    gc.disable()
+    try:
+        for fraction in (0.05, 0.3, 0.6, 0.9):
+            signal.setitimer(signal.ITIMER_REAL, full * fraction)
+            try:
+                y.backward()
+            except _AlarmError:
+                hits += 1
+                assert [n.grad for n in nodes] == before, f"alarm at {fraction:.0%}"
+            else:
+                assert [n.grad for n in nodes] == [2 * g for g in before]
+                for n, g in zip(nodes, before):
+                    n.grad = g
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+    finally:
+        gc.enable()
+        signal.signal(signal.SIGALRM, old)
+    assert hits >= 2

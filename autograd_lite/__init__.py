@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import primitives
 from .engine import (
@@ -22,7 +22,7 @@ from .engine import (
     reverse_topological_order,
 )
 from .functional import grad, gradcheck, gradients
-from .primitives import NARY_PRIMITIVES, PRIMITIVES, Primitive
+from .primitives import PRIMITIVES, Primitive, nary_primitives
 from .symbolic import node_names, to_sympy
 
 __all__ = [
@@ -44,6 +44,8 @@ _READERS = {
 
 
 def __getattr__(name: str) -> Any:
+    if name == "NARY_PRIMITIVES":  # read off the registry now: defprimitive may have added one
+        return nary_primitives()
     module = _READERS.get(name)
     if module is None:
         raise AttributeError(f"module 'autograd_lite' has no attribute {name!r}")
@@ -53,46 +55,25 @@ def __getattr__(name: str) -> Any:
 __version__ = "0.1.0"
 
 
-def _as_value(x: Value | float, function: str) -> Value:
-    if isinstance(x, Value):
-        return x
-    if isinstance(x, bool) or (not isinstance(x, (int, float)) and not hasattr(x, "__float__")):
-        raise TypeError(f"{function}() needs a Value or a real number, not {type(x).__name__}")
-    return Value(x)
+# The same names as the Value methods, as functions: sigmoid(v) == v.sigmoid(). Each is the
+# table's Primitive itself (a Primitive is callable on Values and numbers).
+for _name, _prim in PRIMITIVES.items():
+    if _prim.method:
+        globals()[_name] = _prim
+del _name, _prim
 
+if TYPE_CHECKING:  # what the loop above defines, for type checkers (a test keeps them equal)
+    from .drawing import draw, save_frames
+    from .explanation import Explanation, explain
+    from .tracing import Step, Trace, trace
 
-# The same names as the Value methods, as functions: sigmoid(v) == v.sigmoid().
-def exp(x: Value | float) -> Value:
-    return _as_value(x, "exp").exp()
-
-
-def log(x: Value | float) -> Value:
-    return _as_value(x, "log").log()
-
-
-def sqrt(x: Value | float) -> Value:
-    return _as_value(x, "sqrt").sqrt()
-
-
-def tanh(x: Value | float) -> Value:
-    return _as_value(x, "tanh").tanh()
-
-
-def sigmoid(x: Value | float) -> Value:
-    return _as_value(x, "sigmoid").sigmoid()
-
-
-def relu(x: Value | float) -> Value:
-    return _as_value(x, "relu").relu()
-
-
-def leaky_relu(x: Value | float, alpha: Value | float = 0.01) -> Value:
-    return _as_value(x, "leaky_relu").leaky_relu(alpha)
-
-
-def sin(x: Value | float) -> Value:
-    return _as_value(x, "sin").sin()
-
-
-def cos(x: Value | float) -> Value:
-    return _as_value(x, "cos").cos()
+    exp: Primitive
+    log: Primitive
+    sqrt: Primitive
+    tanh: Primitive
+    sigmoid: Primitive
+    relu: Primitive
+    leaky_relu: Primitive
+    sin: Primitive
+    cos: Primitive
+    NARY_PRIMITIVES: dict[str, Primitive]

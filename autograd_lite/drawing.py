@@ -330,7 +330,8 @@ def draw(output: Value, *, show_derivatives: bool = False,
             labels = []
             if show_derivatives:
                 formula = format_formula(local_formula(node, position, names))
-                number = format_number(prim.derivatives[position](*datas, node.data, FLOAT))
+                number = format_number(prim.local_derivative(position, datas, node.data,
+                                                             FLOAT))
                 value = number if formula == number else f"{formula}\n= {number}"
                 # A backslash starts an escape (\n, \l) in a DOT label: keep a name's literal.
                 labels.append(f"d{names[node]}/d{names[parent]} = {value}".replace(

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from operator import attrgetter
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import primitives as P
 from .primitives import FLOAT, Primitive
@@ -212,37 +212,20 @@ class Value:
         return self._data
 
     # ------------------------------------------------------------ functions
-
-    def exp(self) -> Value:
-        return _apply1(P.EXP, self)
-
-    def log(self) -> Value:
-        return _apply1(P.LOG, self)
-
-    def sqrt(self) -> Value:
-        return _apply1(P.SQRT, self)
-
-    def tanh(self) -> Value:
-        return _apply1(P.TANH, self)
-
-    def sigmoid(self) -> Value:
-        return _apply1(P.SIGMOID, self)
-
-    def relu(self) -> Value:
-        return _apply1(P.RELU, self)
-
-    def leaky_relu(self, alpha: Value | float = 0.01) -> Value:
-        slope = alpha if type(alpha) is Value else _operand(alpha)
-        if slope is NotImplemented:
-            raise TypeError(f"leaky_relu(x, alpha): alpha must be a real number or a Value, "
-                            f"not {type(alpha).__name__} ({alpha!r})")
-        return _apply2(P.LEAKY_RELU, self, slope)
-
-    def sin(self) -> Value:
-        return _apply1(P.SIN, self)
-
-    def cos(self) -> Value:
-        return _apply1(P.COS, self)
+    # exp, log, sqrt, tanh, sigmoid, relu, leaky_relu, sin, cos ... are made from the table
+    # (install_method, at the end of this module): one method per primitive with
+    # ``method=True``, so a primitive added with ``extend.defprimitive`` gets one too.
+    # Declared here only for type checkers; a test keeps the list equal to the table's.
+    if TYPE_CHECKING:
+        def exp(self) -> Value: ...
+        def log(self) -> Value: ...
+        def sqrt(self) -> Value: ...
+        def tanh(self) -> Value: ...
+        def sigmoid(self) -> Value: ...
+        def relu(self) -> Value: ...
+        def leaky_relu(self, alpha: Value | float = 0.01) -> Value: ...
+        def sin(self) -> Value: ...
+        def cos(self) -> Value: ...
 
     # ------------------------------------------------------------ backward
 
@@ -510,21 +493,31 @@ def linear(weights: Sequence[Value | float], inputs: Sequence[Value | float],
 
 
 def apply(prim: Primitive, *inputs: Value | float) -> Value:
-    """Apply a primitive of the table to Values or numbers (what the CLI and readers use)."""
+    """Apply a primitive of the table to Values or numbers (numbers become constants).
+
+    Every input is given (``Primitive.__call__`` fills in defaults such as alpha = 0.01).
+    """
     operands = []
+    names = prim.names_for(len(inputs))
     for position, item in enumerate(inputs):
-        operand = _operand(item)
+        operand = item if type(item) is Value else _operand(item)
         if operand is NotImplemented:
-            raise TypeError(f"{prim.name}: input {position} must be a Value or a real number, "
-                            f"not {type(item).__name__}")
+            name = names[position] if position < len(names) else f"input {position + 1}"
+            raise TypeError(f"{prim.name}({', '.join(names)}): {name} must be a real number "
+                            f"or a Value, not {type(item).__name__} ({item!r})")
         operands.append(operand)
     if prim.arity is None:
+        if not operands:
+            raise TypeError(f"{prim.name} needs at least one input")
         return _apply_n(prim, tuple(operands))
     if len(operands) != prim.arity:
-        raise TypeError(f"{prim.name} takes {prim.arity} input(s), got {len(operands)}")
+        raise TypeError(f"{prim.name}({', '.join(names)}) takes {prim.arity} input(s), "
+                        f"got {len(operands)}")
     if prim.arity == 1:
         return _apply1(prim, operands[0])
-    return _apply2(prim, operands[0], operands[1])
+    if prim.arity == 2:
+        return _apply2(prim, operands[0], operands[1])
+    return _apply_n(prim, tuple(operands))
 
 
 def describe(node: Value) -> str:
@@ -665,10 +658,7 @@ def _local_number(node: Value, position: int) -> Any:
     """d node / d node.parents[position], the table's rule on floats."""
     prim = node._prim
     assert prim is not None
-    parents = node.parents
-    if prim.gradient is not None:
-        return prim.gradient([p._data for p in parents], node._data, FLOAT)[position]
-    return prim.derivatives[position](*(p._data for p in parents), node._data, FLOAT)
+    return prim.local_derivative(position, [p._data for p in node.parents], node._data, FLOAT)
 
 
 def _backward_error(node: Value, exc: Exception, output: Value) -> Exception:
@@ -899,7 +889,43 @@ def _value_xlogy(x: Value, y: Value) -> Value | float:
     return x * y.log()
 
 
-VALUES = SimpleNamespace(
+# ---------------------------------------------------------------- methods from the table
+
+
+def install_method(prim: Primitive) -> None:
+    """Give ``Value`` the method ``prim.name`` (``x.tanh()``), if the primitive asks for one.
+
+    A one-input primitive's method calls the node maker directly (the hot path of nn's
+    activations); others go through ``prim`` itself, which fills in defaults and keywords.
+    """
+    if not prim.method or prim.arity is None or prim.arity < 1:
+        return
+    if prim.arity == 1:
+        def method(self: Value) -> Value:
+            return _apply1(prim, self)
+    else:
+        def method(self: Value, *rest: Any, **keywords: Any) -> Value:
+            return prim(self, *rest, **keywords)  # type: ignore[no-any-return]
+    names = prim.input_names
+    method.__name__ = prim.name
+    method.__qualname__ = f"Value.{prim.name}"
+    shown = ", ".join(names[1:] if prim.inputs is None else [
+        i.name if i.default is None else f"{i.name}={i.default!r}" for i in prim.inputs[1:]])
+    method.__doc__ = (f"{prim.name}({', '.join(names)}) of this Value"
+                      + (f" (other inputs: {shown})" if shown else "")
+                      + "; the rule is the table's (autograd_lite.PRIMITIVES).")
+    setattr(Value, prim.name, method)
+
+
+for _prim in P.PRIMITIVES.values():
+    install_method(_prim)
+P.bind_engine(apply)
+
+
+# ---------------------------------------------------------------- the Value namespace
+# The same rules, evaluated on Values: each derivative becomes a differentiable graph.
+
+VALUES = P.check_namespace(SimpleNamespace(
     exp=Value.exp,
     log=Value.log,
     sqrt=Value.sqrt,
@@ -912,4 +938,4 @@ VALUES = SimpleNamespace(
     sign=_value_sign,
     xlogy=_value_xlogy,
     where=FLOAT.where,  # conditions compare Values by their numbers (Value.__ge__)
-)
+), "Value")

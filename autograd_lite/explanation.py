@@ -195,8 +195,8 @@ def explain(output: Value, wrt: Value, *, expand: bool = False,
             prim = node.primitive
             assert prim is not None
             formula = local_formula(node, position, names, rewrite)
-            number = prim.derivatives[position](*(p.data for p in node.parents), node.data,
-                                                FLOAT)
+            number = prim.local_derivative(position, [p.data for p in node.parents],
+                                           node.data, FLOAT)
             factors[key] = Factor(node, node.parents[position], position, formula,
                                   float(number))
         return factors[key]

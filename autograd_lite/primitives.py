@@ -1,4 +1,12 @@
-"""The table of primitives: every operation's forward rule and local derivatives, once.
+"""The table of primitives: everything about every operation, once.
+
+A ``Primitive`` is one entry: its name and inputs (with defaults, such as leaky_relu's
+``alpha = 0.01``), how it is written (``a + b`` with a precedence, ``−x``, ``sigmoid(x)``, and
+in LaTeX), its forward rule, the local derivative with respect to each input, its domain
+check, and where it helps, the lecture's form of a derivative for printing. Everything
+else reads the entry: the ``Value`` operators and methods, the free functions, the graph
+language, backward and higher-order derivatives, the SymPy export, explain, trace, draw,
+the derivative table, the testing strategies and nn's activations.
 
 Each rule is a one-line expression over a *namespace* ``f`` that supplies the elementary
 functions (``f.exp``, ``f.log``, ``f.where`` ...). Evaluated with
@@ -9,75 +17,196 @@ functions (``f.exp``, ``f.log``, ``f.where`` ...). Evaluated with
 
 So sigmoid's ``out * (1 - out)`` is at once the backward number, the ``s2·(1 − s2)`` of the
 lecture and a ``Value`` expression for second derivatives. Nothing else in the package
-writes a derivative.
+writes a derivative. Every namespace provides the names of ``NAMESPACE_PROTOCOL``
+(checked when it is made).
 
 Derivative rules take the primitive's inputs, then its output ``out``, then ``f``.
+New primitives are added with ``autograd_lite.extend.defprimitive``.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
 # A domain check gets the input numbers and returns None, or (exception type, reason).
 DomainCheck = Callable[..., "tuple[type[Exception], str] | None"]
+Rule = Callable[..., Any]
+
+# How tightly an operation binds when it is written out: a sum inside a product needs
+# parentheses, a call never does. Unary minus binds less than ** (−x² is −(x²)), as in Python.
+SUM, PRODUCT, NEGATION, POWER, ATOM = 10, 20, 30, 40, 100
+
+NAMESPACE_PROTOCOL: tuple[str, ...] = (
+    "exp", "log", "sqrt", "tanh", "sin", "cos", "abs", "sigmoid", "relu", "sign", "xlogy",
+    "where",
+)
+"""The elementary functions every namespace provides to the rules."""
 
 
-@dataclass(frozen=True, eq=False)
+def check_namespace(namespace: Any, name: str) -> Any:
+    """``namespace`` if it provides every function of the protocol, else a TypeError."""
+    missing = [n for n in NAMESPACE_PROTOCOL if not callable(getattr(namespace, n, None))]
+    if missing:
+        raise TypeError(f"the {name} namespace lacks {', '.join(missing)}: every namespace "
+                        f"the rules run over provides {', '.join(NAMESPACE_PROTOCOL)}")
+    return namespace
+
+
+@dataclass(frozen=True)
+class Input:
+    """One input of a primitive: its name in formulas and, if it may be left out, a default."""
+
+    name: str
+    default: float | None = None
+
+
+@dataclass(frozen=True)
+class Notation:
+    """How a primitive is written: infix (``a + b``), prefix (``−x``) or a call (``tanh(x)``)."""
+
+    style: str  # "infix", "prefix" or "call"
+    symbol: str  # the operator ("+", "**", "-") or the function's name
+    precedence: int = ATOM
+    latex: str = ""  # "+", r"\cdot", r"\sigma"; a call defaults to \operatorname{name}
+    right_associative: bool = False  # a ** b ** c is a ** (b ** c)
+
+    def __post_init__(self) -> None:
+        if self.style not in ("infix", "prefix", "call"):
+            raise ValueError(f"Notation style must be 'infix', 'prefix' or 'call', "
+                             f"not {self.style!r}")
+
+
+def _call(name: str, latex: str = "") -> Notation:
+    return Notation("call", name, ATOM, latex or rf"\operatorname{{{name}}}")
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
 class Primitive:
-    """One operation: how to compute it and how its output changes with each input."""
+    """One operation: how it is called and written, computed, and differentiated.
 
-    name: str  # the function's name: "mul", "sigmoid" (also the CLI's and Value method's)
-    op: str  # what ``Value.op`` shows: "*", "sigmoid"
-    forward: Callable[..., Any]  # (*inputs, f) -> output
-    derivatives: Sequence[Callable[..., Any]]  # per input: (*inputs, out, f) -> d out/d input
+    ``derivatives[i](*inputs, out, f)`` is d out / d input i. A primitive with any number
+    of inputs (``linear``) has ``inputs=None`` and one rule ``gradient(inputs, out, f)``
+    that returns every input's local derivative at once.
+    """
+
+    name: str  # the function's name: "mul", "sigmoid" (the graph language's, the method's)
+    forward: Rule  # (*inputs, f) -> output
+    derivatives: tuple[Rule, ...] = ()  # per input: (*inputs, out, f) -> d out/d input
+    inputs: tuple[Input, ...] | None = (Input("x"),)  # None: any number (see gradient)
+    notation: Notation = field(default_factory=lambda: Notation("call", "?"))
+    op: str = ""  # what Value.op shows ("*", "sigmoid"); default: the notation's symbol
     check: DomainCheck | None = None  # rejects inputs outside the domain, before forward
-    # Only for a primitive with any number of inputs: (inputs, out, f) -> every input's local
-    # derivative at once. Its ``derivatives`` are then read off this one rule (EachInput).
-    gradient: Callable[..., Any] | None = None
-    # The lecture's form of each local derivative, for readers that print (explain, trace,
+    gradient: Rule | None = None  # only for any number of inputs: every slope at once
+    # The lecture's form of a local derivative, for readers that print (explain, trace,
     # draw): sigmoid's out·(1 − out). Given only where the form that computes best differs;
     # tests prove the two equal with SymPy, so no reader ever shows a derivative of its own.
-    lecture: Sequence[Callable[..., Any]] | None = None
+    lecture: tuple[Rule, ...] | None = None
+    method: bool = True  # a Value method and a free function of this name (x.tanh(), tanh(x))
+    activation: bool = False  # an nn activation: activation="name"
+    # Where the primitive is smooth, per input, for the testing strategies: "positive" (log),
+    # "nonzero" (a divisor), "kink" (relu: one-signed), or None (anywhere).
+    smooth: tuple[str | None, ...] = ()
+    internal: bool = False  # bookkeeping (grad()'s identity): not shown in the table
+
+    def __post_init__(self) -> None:
+        if self.notation.symbol == "?":
+            object.__setattr__(self, "notation", _call(self.name))
+        if not self.op:
+            object.__setattr__(self, "op", self.notation.symbol)
+        if self.inputs is None:
+            if self.gradient is None:
+                raise TypeError(f"primitive {self.name!r}: any number of inputs "
+                                "(inputs=None) needs one gradient rule")
+        elif len(self.derivatives) != len(self.inputs):
+            raise TypeError(f"primitive {self.name!r} has {len(self.inputs)} input(s) but "
+                            f"{len(self.derivatives)} derivative rule(s)")
+        if self.lecture is not None and len(self.lecture) != len(self.derivatives):
+            raise TypeError(f"primitive {self.name!r}: one lecture form per input")
 
     @property
     def arity(self) -> int | None:
         """How many inputs the operation takes; None: any number (``linear``)."""
-        return None if self.gradient is not None else len(self.derivatives)
+        return None if self.inputs is None else len(self.inputs)
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        return () if self.inputs is None else tuple(i.name for i in self.inputs)
+
+    def names_for(self, count: int) -> tuple[str, ...]:
+        """The names of ``count`` inputs: fixed ones, or linear's w1..wn, x1..xn, b."""
+        if self.inputs is not None:
+            return self.input_names
+        n = count // 2
+        names = [f"w{i}" for i in range(1, n + 1)] + [f"x{i}" for i in range(1, n + 1)]
+        return (*names, "b") if count % 2 else tuple(names)
+
+    def local_derivatives(self, args: Sequence[Any], out: Any, f: Any) -> tuple[Any, ...]:
+        """Every input's local derivative at ``args`` (numbers, Values or SymPy)."""
+        if self.gradient is not None:
+            return tuple(self.gradient(args, out, f))
+        return tuple(rule(*args, out, f) for rule in self.derivatives)
+
+    def local_derivative(self, position: int, args: Sequence[Any], out: Any, f: Any) -> Any:
+        """d out / d input ``position``: the rule that computes it."""
+        if self.gradient is not None:
+            return self.gradient(args, out, f)[position]
+        return self.derivatives[position](*args, out, f)
+
+    def shown_derivative(self, position: int, args: Sequence[Any], out: Any, f: Any) -> Any:
+        """d out / d input ``position`` as printed: the lecture's form where there is one."""
+        if self.lecture is not None:
+            return self.lecture[position](*args, out, f)
+        return self.local_derivative(position, args, out, f)
+
+    def bind(self, inputs: Sequence[Any], keywords: dict[str, Any] | None = None
+             ) -> tuple[Any, ...]:
+        """The inputs in order: positional ones, then keywords by name, then the defaults
+        of those left out (leaky_relu(x) is leaky_relu(x, alpha=0.01))."""
+        if self.inputs is None:
+            if keywords:
+                raise TypeError(f"{self.name}() takes its inputs by position only")
+            return tuple(inputs)
+        signature = ", ".join(i.name if i.default is None else f"{i.name}={i.default!r}"
+                              for i in self.inputs)
+        if len(inputs) > len(self.inputs):
+            raise TypeError(f"{self.name}({signature}) takes {len(self.inputs)} input(s), "
+                            f"got {len(inputs)}")
+        bound = list(inputs)
+        keywords = dict(keywords or {})
+        for spec in self.inputs[len(inputs):]:
+            if spec.name in keywords:
+                bound.append(keywords.pop(spec.name))
+            elif spec.default is not None:
+                bound.append(spec.default)
+            else:
+                raise TypeError(f"{self.name}({signature}): {spec.name} is missing")
+        if keywords:
+            raise TypeError(f"{self.name}({signature}) has no input "
+                            f"{', '.join(map(repr, keywords))}")
+        return tuple(bound)
+
+    def __call__(self, *inputs: Any, **keywords: Any) -> Any:
+        """Apply the primitive to Values or numbers: ``softplus(x)`` is a Value."""
+        if _engine_apply is None:  # pragma: no cover - the engine binds itself on import
+            raise RuntimeError("autograd_lite.engine is not loaded")
+        return _engine_apply(self, *self.bind(inputs, keywords))
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
 
-    def shown_derivative(self, position: int) -> Callable[..., Any]:
-        """The rule readers print for input ``position``: the lecture's form if there is one."""
-        rules = self.derivatives if self.lecture is None else self.lecture
-        return rules[position]
+
+# The engine's apply(), bound when the engine is imported: the table sits below the engine
+# (the engine imports it), yet a Primitive is callable on Values.
+_engine_apply: Callable[..., Any] | None = None
 
 
-class EachInput:
-    """The per-input rules of a primitive with any number of inputs, read off its gradient.
-
-    ``rules[i](*inputs, out, f)`` is entry i of ``gradient(inputs, out, f)``, so every reader
-    indexes it as it indexes a fixed primitive's tuple of rules. It has no length: zip it
-    with a node's parents (iterating it alone never ends).
-    """
-
-    __slots__ = ("gradient",)
-
-    def __init__(self, gradient: Callable[..., Any]) -> None:
-        self.gradient = gradient
-
-    def __getitem__(self, index: int) -> Callable[..., Any]:
-        if not isinstance(index, int) or index < 0:
-            raise IndexError(f"input positions are 0, 1, 2 ...; got {index!r}")
-        gradient = self.gradient
-        return lambda *args: gradient(args[:-2], args[-2], args[-1])[index]
-
-    def __repr__(self) -> str:
-        return f"EachInput({self.gradient.__name__})"
+def bind_engine(apply: Callable[..., Any]) -> None:
+    global _engine_apply
+    _engine_apply = apply
 
 
 # ---------------------------------------------------------------- domain checks
@@ -110,62 +239,88 @@ def _check_pow(base: float, exponent: float) -> tuple[type[Exception], str] | No
 
 
 # ---------------------------------------------------------------- the table
-#   name        op       forward                          local derivative(s)
+#   name        forward                          local derivative(s)
 
-ADD = Primitive("add", "+", lambda a, b, f: a + b,
-                (lambda a, b, out, f: 1,
-                 lambda a, b, out, f: 1))
-SUB = Primitive("sub", "-", lambda a, b, f: a - b,
-                (lambda a, b, out, f: 1,
-                 lambda a, b, out, f: -1))
-MUL = Primitive("mul", "*", lambda a, b, f: a * b,
-                (lambda a, b, out, f: b,
-                 lambda a, b, out, f: a))
-DIV = Primitive("div", "/", lambda a, b, f: a / b,
-                (lambda a, b, out, f: 1 / b,
-                 lambda a, b, out, f: -a / b**2),
-                check=_check_div)
+_A, _B = Input("a"), Input("b")
+
+
+def _infix(symbol: str, precedence: int, latex: str, right: bool = False) -> Notation:
+    return Notation("infix", symbol, precedence, latex, right)
+
+
+ADD = Primitive(name="add", forward=lambda a, b, f: a + b,
+                derivatives=(lambda a, b, out, f: 1,
+                             lambda a, b, out, f: 1),
+                inputs=(_A, _B), notation=_infix("+", SUM, "+"), method=False)
+SUB = Primitive(name="sub", forward=lambda a, b, f: a - b,
+                derivatives=(lambda a, b, out, f: 1,
+                             lambda a, b, out, f: -1),
+                inputs=(_A, _B), notation=_infix("-", SUM, "-"), method=False)
+MUL = Primitive(name="mul", forward=lambda a, b, f: a * b,
+                derivatives=(lambda a, b, out, f: b,
+                             lambda a, b, out, f: a),
+                inputs=(_A, _B), notation=_infix("*", PRODUCT, r"\cdot"), method=False)
+DIV = Primitive(name="div", forward=lambda a, b, f: a / b,
+                derivatives=(lambda a, b, out, f: 1 / b,
+                             lambda a, b, out, f: -a / b**2),
+                inputs=(_A, _B), notation=_infix("/", PRODUCT, "/"), check=_check_div,
+                method=False, smooth=(None, "nonzero"))
 # d/db a**b = a**b · ln a, written xlogy(out, a): 0 where out is 0 (0**b with b > 0), where
 # ln 0 alone would be undefined.
-POW = Primitive("pow", "**", lambda a, b, f: a**b,
-                (lambda a, b, out, f: b * a ** (b - 1),
-                 lambda a, b, out, f: f.xlogy(out, a)),
-                check=_check_pow)
-NEG = Primitive("neg", "neg", lambda x, f: -x,
-                (lambda x, out, f: -1,))
-ABS = Primitive("abs", "abs", lambda x, f: f.abs(x),
-                (lambda x, out, f: f.sign(x),))
-EXP = Primitive("exp", "exp", lambda x, f: f.exp(x),
-                (lambda x, out, f: out,))
-LOG = Primitive("log", "log", lambda x, f: f.log(x),
-                (lambda x, out, f: 1 / x,),
-                check=_check_log)
-SQRT = Primitive("sqrt", "sqrt", lambda x, f: f.sqrt(x),
-                 (lambda x, out, f: 1 / (2 * out),),
-                 check=_check_sqrt)
+POW = Primitive(name="pow", forward=lambda a, b, f: a**b,
+                derivatives=(lambda a, b, out, f: b * a ** (b - 1),
+                             lambda a, b, out, f: f.xlogy(out, a)),
+                inputs=(_A, _B), notation=_infix("**", POWER, "^", right=True),
+                check=_check_pow, method=False)
+NEG = Primitive(name="neg", forward=lambda x, f: -x,
+                derivatives=(lambda x, out, f: -1,),
+                notation=Notation("prefix", "-", NEGATION, "-"), op="neg", method=False)
+ABS = Primitive(name="abs", forward=lambda x, f: f.abs(x),
+                derivatives=(lambda x, out, f: f.sign(x),),
+                notation=_call("abs", r"\operatorname{abs}"), method=False, smooth=("kink",))
+EXP = Primitive(name="exp", forward=lambda x, f: f.exp(x),
+                derivatives=(lambda x, out, f: out,),
+                notation=_call("exp", r"\exp"))
+LOG = Primitive(name="log", forward=lambda x, f: f.log(x),
+                derivatives=(lambda x, out, f: 1 / x,),
+                notation=_call("log", r"\log"), check=_check_log, smooth=("positive",))
+SQRT = Primitive(name="sqrt", forward=lambda x, f: f.sqrt(x),
+                 derivatives=(lambda x, out, f: 1 / (2 * out),),
+                 notation=_call("sqrt", r"\sqrt"), check=_check_sqrt, smooth=("positive",))
 # tanh' and sigmoid' as the lecture writes them (1 − out², out·(1 − out)) lose every digit
 # once out rounds to ±1 (sigmoid'(37) would be 0.0, not 8.5e-17): the numbers come from
 # forms that never subtract from 1, the printed formula from the lecture's.
-TANH = Primitive("tanh", "tanh", lambda x, f: f.tanh(x),
+TANH = Primitive(name="tanh", forward=lambda x, f: f.tanh(x),
                  # sech² x = 4t/(1 + t)² with t = e^(−2|x|) ≤ 1: nothing overflows or cancels
-                 (lambda x, out, f: 4 * (t := f.exp(-2 * f.abs(x))) / (1 + t) ** 2,),
-                 lecture=(lambda x, out, f: 1 - out**2,))
-SIGMOID = Primitive("sigmoid", "sigmoid", lambda x, f: f.sigmoid(x),
-                    (lambda x, out, f: out * f.sigmoid(-x),),
-                    lecture=(lambda x, out, f: out * (1 - out),))
-RELU = Primitive("relu", "relu", lambda x, f: f.relu(x),
-                 (lambda x, out, f: f.where(x >= 0, 1, 0),))
-LEAKY_RELU = Primitive("leaky_relu", "leaky_relu",
-                       lambda x, alpha, f: f.where(x >= 0, x, alpha * x),
-                       (lambda x, alpha, out, f: f.where(x >= 0, 1, alpha),
-                        lambda x, alpha, out, f: f.where(x >= 0, 0, x)))
-SIN = Primitive("sin", "sin", lambda x, f: f.sin(x),
-                (lambda x, out, f: f.cos(x),))
-COS = Primitive("cos", "cos", lambda x, f: f.cos(x),
-                (lambda x, out, f: -f.sin(x),))
-# The fresh node that grad() differentiates with respect to (see functional.py).
-IDENTITY = Primitive("identity", "id", lambda x, f: x,
-                     (lambda x, out, f: 1,))
+                 derivatives=(lambda x, out, f: 4 * (t := f.exp(-2 * f.abs(x))) / (1 + t) ** 2,),
+                 lecture=(lambda x, out, f: 1 - out**2,),
+                 notation=_call("tanh", r"\tanh"), activation=True)
+SIGMOID = Primitive(name="sigmoid", forward=lambda x, f: f.sigmoid(x),
+                    derivatives=(lambda x, out, f: out * f.sigmoid(-x),),
+                    lecture=(lambda x, out, f: out * (1 - out),),
+                    notation=_call("sigmoid", r"\sigma"), activation=True)
+RELU = Primitive(name="relu", forward=lambda x, f: f.relu(x),
+                 derivatives=(lambda x, out, f: f.where(x >= 0, 1, 0),),
+                 notation=_call("relu", r"\operatorname{ReLU}"), activation=True,
+                 smooth=("kink",))
+LEAKY_RELU = Primitive(name="leaky_relu",
+                       forward=lambda x, alpha, f: f.where(x >= 0, x, alpha * x),
+                       derivatives=(lambda x, alpha, out, f: f.where(x >= 0, 1, alpha),
+                                    lambda x, alpha, out, f: f.where(x >= 0, 0, x)),
+                       inputs=(Input("x"), Input("alpha", 0.01)),
+                       notation=_call("leaky_relu", r"\operatorname{LeakyReLU}"),
+                       activation=True, smooth=("kink", None))
+SIN = Primitive(name="sin", forward=lambda x, f: f.sin(x),
+                derivatives=(lambda x, out, f: f.cos(x),),
+                notation=_call("sin", r"\sin"))
+COS = Primitive(name="cos", forward=lambda x, f: f.cos(x),
+                derivatives=(lambda x, out, f: -f.sin(x),),
+                notation=_call("cos", r"\cos"))
+# The fresh node that grad() differentiates with respect to (see functional.py), and the
+# node of the graph language's "y = x" (so that x keeps its own name).
+IDENTITY = Primitive(name="identity", forward=lambda x, f: x,
+                     derivatives=(lambda x, out, f: 1,),
+                     op="id", method=False, internal=True)
 
 
 # Any number of inputs, (w1 ... wn, x1 ... xn) then b if there is a bias: a neuron's weighted
@@ -194,20 +349,32 @@ def _linear_gradient(inputs: Sequence[Any], out: Any, f: Any) -> tuple[Any, ...]
     return (*slopes, 1) if len(inputs) % 2 else slopes
 
 
-LINEAR = Primitive("linear", "linear", _linear_forward, EachInput(_linear_gradient),
-                   gradient=_linear_gradient)
+# Its function is engine.linear(weights, inputs, bias), so no method of its own here.
+LINEAR = Primitive(name="linear", forward=_linear_forward, inputs=None,
+                   gradient=_linear_gradient, method=False)
 
 PRIMITIVES: dict[str, Primitive] = {
     p.name: p
     for p in (ADD, SUB, MUL, DIV, POW, NEG, ABS, EXP, LOG, SQRT, TANH, SIGMOID,
-              RELU, LEAKY_RELU, SIN, COS, IDENTITY)
+              RELU, LEAKY_RELU, SIN, COS, IDENTITY, LINEAR)
 }
-# The primitives with any number of inputs (``arity`` None). Kept apart from PRIMITIVES,
-# whose entries the graph language and the expression generators call with a fixed arity.
-NARY_PRIMITIVES: dict[str, Primitive] = {LINEAR.name: LINEAR}
+"""The registry: every primitive by name, built-in or added with ``extend.defprimitive``."""
 
 # ReLU'(0) and leaky ReLU'(0) are 1, as the lecture table writes them ("ReLU' = 1 (z >= 0)");
 # PyTorch and micrograd use 0 there. Only the exact point 0 differs.
+
+
+def nary_primitives() -> dict[str, Primitive]:
+    """The registered primitives that take any number of inputs (``linear``)."""
+    return {name: p for name, p in PRIMITIVES.items() if p.arity is None}
+
+
+def register(primitive: Primitive) -> Primitive:
+    """Add ``primitive`` to the registry (``extend.defprimitive`` is the public way)."""
+    if not isinstance(primitive, Primitive):
+        raise TypeError(f"register() takes a Primitive, not {type(primitive).__name__}")
+    PRIMITIVES[primitive.name] = primitive
+    return primitive
 
 
 # ---------------------------------------------------------------- the float namespace
@@ -230,7 +397,7 @@ def _xlogy(x: float, y: float) -> float:
     return 0.0 if x == 0 else x * math.log(y)
 
 
-FLOAT = SimpleNamespace(
+FLOAT = check_namespace(SimpleNamespace(
     exp=math.exp,
     log=math.log,
     sqrt=math.sqrt,
@@ -243,4 +410,4 @@ FLOAT = SimpleNamespace(
     sign=_sign,
     xlogy=_xlogy,
     where=lambda condition, if_true, if_false: if_true if condition else if_false,
-)
+), "float")

@@ -26,7 +26,9 @@ def sympy_namespace() -> SimpleNamespace:
             return if_true if condition else if_false
         return sympy.Piecewise((if_true, condition), (if_false, True))
 
-    return SimpleNamespace(
+    from .primitives import check_namespace
+
+    return check_namespace(SimpleNamespace(
         exp=sympy.exp,
         log=sympy.log,
         sqrt=sympy.sqrt,
@@ -39,7 +41,7 @@ def sympy_namespace() -> SimpleNamespace:
         sign=sympy.sign,
         xlogy=lambda x, y: x * sympy.log(y),
         where=where,
-    )
+    ), "SymPy")
 
 
 def sympy_number(number: float) -> Any:
@@ -159,12 +161,13 @@ def derivative_table() -> str:
     out = sympy.Symbol("out")
     rows = ["| name | function | local derivative(s) |", "|---|---|---|"]
     for prim in PRIMITIVES.values():
-        if prim.name == "identity":  # grad()'s bookkeeping node, not a lecture operation
+        if prim.internal:  # grad()'s bookkeeping node, not a lecture operation
             continue
-        names = "x" if prim.arity == 1 else ("x alpha" if prim.name == "leaky_relu" else "a b")
-        inputs = sympy.symbols(names, seq=True)
+        names = prim.names_for(3)  # linear with one weight: w1, x1, b
+        inputs = sympy.symbols(" ".join(names), seq=True)
         function = prim.forward(*inputs, f)
-        slopes = [f"d/d{name} = {sympy.sstr(prim.shown_derivative(position)(*inputs, out, f))}"
-                  for position, name in enumerate(names.split())]
+        slopes = [f"d/d{name} = "
+                  f"{sympy.sstr(prim.shown_derivative(position, inputs, out, f))}"
+                  for position, name in enumerate(names)]
         rows.append(f"| {prim.name} | out = {sympy.sstr(function)} | {'; '.join(slopes)} |")
     return "\n".join(rows)

@@ -74,7 +74,7 @@ def local_formula(node: Value, position: int, names: dict[Value, str],
         return sympy.Symbol(names[v]) if expressions is None else expressions[v]
 
     args = [sympy_number(p.data) if type(p) is Constant else written(p) for p in node.parents]
-    return prim.shown_derivative(position)(*args, written(node), sympy_namespace())
+    return prim.shown_derivative(position, args, written(node), sympy_namespace())
 
 
 # ---------------------------------------------------------------- records

@@ -226,11 +226,12 @@ def test_linear_to_sympy_and_its_rules_read_as_the_formula():
     w1, w2, w3, x1, x2, x3, b_ = sympy.symbols("w1 w2 w3 x1 x2 x3 b")
     assert to_sympy(linear(w, x, b)) == b_ + w1 * x1 + w2 * x2 + w3 * x3
     # The table's rule for each input, over symbols: d/dw2 = x2, d/dx3 = w3, d/db = 1.
-    rules = NARY_PRIMITIVES["linear"].derivatives
+    linear_primitive = NARY_PRIMITIVES["linear"]
     symbols = (w1, w2, w3, x1, x2, x3, b_)
     out = sympy.Symbol("out")
     f = sympy_namespace()
-    assert [rules[i](*symbols, out, f) for i in range(7)] == [x1, x2, x3, w1, w2, w3, 1]
+    assert [linear_primitive.local_derivative(i, symbols, out, f) for i in range(7)] == [
+        x1, x2, x3, w1, w2, w3, 1]
     assert [sympy.diff(b_ + w1 * x1 + w2 * x2 + w3 * x3, s) for s in symbols] == [
         x1, x2, x3, w1, w2, w3, 1]
 

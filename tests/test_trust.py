@@ -352,8 +352,8 @@ def test_gradcheck_scales_its_step_with_the_input():
 def test_gradcheck_still_catches_a_wrong_derivative_at_a_large_input():
     # x² with the slope 2.1x instead of 2x: 5 % off, which a step of 1e-6 could not see at
     # 1e20 (1e20 + 1e-6 == 1e20) but a scaled step does.
-    wrong = Primitive("wrong_square", "wrong_square", lambda x, f: x * x,
-                      (lambda x, out, f: 2.1 * x,))
+    wrong = Primitive(name="wrong_square", forward=lambda x, f: x * x,
+                      derivatives=(lambda x, out, f: 2.1 * x,))
     from autograd_lite.engine import apply
 
     with pytest.raises(AssertionError, match="input 0"):

@@ -22,20 +22,29 @@ import random
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from autograd_lite import Constant, Value, linear
+from autograd_lite import PRIMITIVES, Constant, Primitive, Value, linear
 
-__all__ = ["ACTIVATIONS", "MLP", "Layer", "Module", "Neuron"]
+__all__ = ["ACTIVATIONS", "MLP", "Layer", "Module", "Neuron", "activations"]
 
-ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "linear")
+
+def activations() -> tuple[str, ...]:
+    """The activations a neuron can use: every primitive of the table marked as one
+    (sigmoid, tanh, relu, leaky_relu, and any added with ``defprimitive``), and "linear"
+    (no activation: the weighted sum is the output)."""
+    return (*(name for name, p in PRIMITIVES.items() if p.activation), "linear")
+
+
+ACTIVATIONS = activations()  # the built-in ones; activations() also lists added ones
 
 Seed = int | random.Random | None
 Number = float | int
 
 
 def _check_activation(activation: str, where: str) -> str:
-    if activation not in ACTIVATIONS:
+    known = activations()
+    if activation not in known:
         raise ValueError(f"{where}: unknown activation {activation!r}; "
-                         f"choose one of {', '.join(map(repr, ACTIVATIONS))}")
+                         f"choose one of {', '.join(map(repr, known))}")
     return activation
 
 
@@ -83,15 +92,16 @@ def _weighted_sum(weights: Sequence[Value], inputs: Sequence[Value | float],
 
 
 def _activate(z: Value, activation: str, alpha: float) -> Value:
-    if activation == "sigmoid":
-        return z.sigmoid()
-    if activation == "tanh":
-        return z.tanh()
-    if activation == "relu":
-        return z.relu()
-    if activation == "leaky_relu":
-        return z.leaky_relu(alpha)
-    return z  # linear
+    """The activation's primitive applied to the weighted sum; a neuron's ``alpha`` is the
+    slope input of an activation that has one (leaky_relu)."""
+    if activation == "linear":
+        return z
+    primitive: Primitive = PRIMITIVES[activation]
+    if primitive.arity == 1 and primitive.method:  # the method: the cheapest call there is
+        return getattr(z, activation)()  # type: ignore[no-any-return]
+    if "alpha" in primitive.input_names[1:]:
+        return primitive(z, alpha=alpha)  # type: ignore[no-any-return]
+    return primitive(z)  # type: ignore[no-any-return]
 
 
 def _check_inputs(inputs: Any, nin: int, where: str) -> list[Value | float]:

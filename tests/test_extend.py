@@ -121,3 +121,16 @@ def test_inputs_with_defaults_and_a_domain_check():
             checked(Value(-1.0, "z"))
     finally:
         undefine("log2")
+
+
+def test_an_added_primitive_is_an_nn_activation(softplus):
+    import nn
+
+    assert "softplus" in nn.module.activations()
+    neuron = nn.Neuron(2, activation="softplus", seed=0)
+    neuron.set_parameters([0.5, -1.0, 0.25])  # w0, w1, b
+    out = neuron([2.0, 1.0])  # softplus(0.5·2 − 1·1 + 0.25) = softplus(0.25)
+    assert out.data == pytest.approx(math.log(1 + math.exp(0.25)))
+    out.backward()
+    w0 = neuron.parameters()[0]
+    assert w0.grad == pytest.approx(_sigmoid(0.25) * 2.0)  # σ(z)·x0

@@ -212,37 +212,70 @@ def _check_characters(text: str) -> None:
 _PUNCTUATION = frozenset("()[]{},;:=")
 
 
+# Python 3.12 tokenizes the inside of an f-string (older versions give one STRING token).
+_FSTRING_START = getattr(tokenize, "FSTRING_START", None)
+_FSTRING_END = getattr(tokenize, "FSTRING_END", None)
+
+
 def _check_operations(text: str, indents: list[int]) -> None:
     """Refuse more than MAX_OPERATIONS operations, counted on the tokens, before parsing.
 
     An operation is an operator token (``+ - * / **``, and the ones the whitelist refuses
     later, such as ``~`` or ``.``), a keyword (``not``, ``lambda``, ...) or the ``(`` of a
     call. For a graph inside the language that is exactly one per node the graph will have.
+    f-strings are refused here too: Python parses their inside as code, so one could hold a
+    chain the parser gives up on, and only 3.12 and later show it to the count.
     """
+    lines = text.split("\n")
+
+    def where(token: tokenize.TokenInfo) -> str:
+        line, column = token.start
+        return _where(line, column + 1 + indents[line - 1], text)
+
+    def refuse_fstring(start: tokenize.TokenInfo, end: tokenize.TokenInfo) -> GraphError:
+        (first, begin), (last, stop) = start.start, end.end
+        if first == last:
+            piece = lines[first - 1][begin:stop]
+        else:
+            piece = "\n".join([lines[first - 1][begin:], *lines[first:last - 1],
+                               lines[last - 1][:stop]])
+        return GraphError(f"{where(start)}: an f-string is not allowed: {_quote(piece)}; "
+                          f"{_ALLOWED_SUMMARY}")
+
     operations = 0
     previous: tokenize.TokenInfo | None = None
+    fstring: list[tokenize.TokenInfo] = []  # the FSTRING_STARTs still open (3.12+)
     try:
         for token in tokenize.generate_tokens(io.StringIO(text).readline):
-            if token.type == tokenize.OP:
-                if token.string == "(":
-                    counts = previous is not None and (
-                        previous.string in (")", "]") or (previous.type == tokenize.NAME
-                                                          and not keyword.iskeyword(
-                                                              previous.string)))
-                else:
-                    counts = token.string not in _PUNCTUATION
-            else:
-                counts = token.type == tokenize.NAME and keyword.iskeyword(token.string)
-            if counts:
+            if token.type == tokenize.STRING and "f" in re.match(r"\w*", token.string)[0].lower():
+                raise refuse_fstring(token, token)
+            if _FSTRING_START is not None and token.type == _FSTRING_START:
+                fstring.append(token)
+            if fstring:
+                if token.type == _FSTRING_END:
+                    start = fstring.pop()
+                    if not fstring:
+                        raise refuse_fstring(start, token)
+                continue
+            if _is_operation(token, previous):
                 operations += 1
                 if operations > MAX_OPERATIONS:
-                    line, column = token.start
-                    where = _where(line, column + 1 + indents[line - 1], text)
-                    raise _too_many_operations(where)
+                    raise _too_many_operations(where(token))
             if token.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT):
                 previous = token
     except (tokenize.TokenError, SyntaxError):
         return  # bad syntax: the parser says what and where
+
+
+def _is_operation(token: tokenize.TokenInfo, previous: tokenize.TokenInfo | None) -> bool:
+    if token.type == tokenize.NAME:
+        return keyword.iskeyword(token.string)
+    if token.type != tokenize.OP:
+        return False
+    if token.string == "(":  # a call's: after a name, or after a call or an index
+        return previous is not None and (previous.string in (")", "]") or (
+            previous.type == tokenize.NAME and not keyword.iskeyword(previous.string)))
+    return token.string not in _PUNCTUATION
 
 
 def _too_many_operations(where: str) -> GraphError:

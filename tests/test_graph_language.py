@@ -366,6 +366,9 @@ HOSTILE = [
     ("-x**" * 1600 + "x", f"more than {MAX_OPERATIONS} operations"),
     ("~" * 5000 + "x", f"more than {MAX_OPERATIONS} operations"),
     ("not " * 2400 + "x", f"more than {MAX_OPERATIONS} operations"),
+    # an f-string's inside is parsed as code (a chain there too), tokenized only from 3.12 on
+    ("f'{" + "-" * 2990 + "x}'", "column 1: an f-string is not allowed"),
+    ("y = 1 + f'''{x\n+ 1}''' + 2", "line 1, column 9: an f-string is not allowed: \"f'''{x + 1}"),
     ("x" + "+x" * (MAX_OPERATIONS + 5), f"more than {MAX_OPERATIONS} operations"),
     ("x" * (MAX_TEXT_LENGTH + 1), f"the limit is {MAX_TEXT_LENGTH}"),
     ("y = x\n" * 3000, f"the limit is {MAX_TEXT_LENGTH}"),

@@ -172,7 +172,7 @@ def _expected(node: ast.AST, source: str) -> Any:
     if isinstance(node, (ast.List, ast.Tuple)):
         return [_expected(element, source) for element in node.elts]
     if isinstance(node, ast.Dict) and all(isinstance(k, ast.Constant) for k in node.keys):
-        return {k.value: _expected(v, source)  # type: ignore[union-attr]
+        return {k.value: _expected(v, source)
                 for k, v in zip(node.keys, node.values)}
     raise ClaimError(f"{ast.get_source_segment(source, node)!r} is not a number, "
                      "True/False, list or dict")

@@ -1,21 +1,38 @@
 # Two commands a new user needs (see README):  make demo   and   make test
-# Each installs what it needs: a virtualenv in .venv with this package and its extras,
-# and Graphviz's `dot` program (Debian package) when it is missing.
+# Each installs what it needs into the virtualenv .venv, and no more: the package alone for
+# the demo; its test extras for test, lint and notebooks; micrograd for the benchmark. Also
+# Graphviz's `dot` program (Debian package) when a target draws and it is missing.
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+# One stamp per set of packages, so that a target installs only what it runs.
+BASE   := $(VENV)/.installed-base
+TESTS  := $(VENV)/.installed-test
+BENCH  := $(VENV)/.installed-bench
+# Recipes run the venv's programs first: `autograd-lite`, `python` and the tests' own
+# subprocesses then never reach a global install of the same names.
+IN_VENV := export PATH="$(abspath $(BIN)):$$PATH";
 
 .PHONY: demo test lint bench bench-quick dot install notebooks
 
-$(STAMP): pyproject.toml
+$(VENV)/pyvenv.cfg:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test,bench]'
-	touch $(STAMP)
 
-install: $(STAMP)
+$(BASE): pyproject.toml $(VENV)/pyvenv.cfg
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(TESTS): $(BASE)
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+$(BENCH): $(BASE)
+	$(BIN)/python -m pip install -q -e '.[bench]'
+	touch $@
+
+install: $(TESTS)
 
 dot:
 	@command -v dot >/dev/null 2>&1 || { \
@@ -24,20 +41,20 @@ dot:
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null; }
 	@dot -V
 
-demo: $(STAMP) dot
-	$(BIN)/autograd-lite demo
+demo: $(BASE) dot
+	$(IN_VENV) autograd-lite demo
 
-lint: $(STAMP)
-	$(BIN)/ruff check .
+lint: $(TESTS)
+	$(IN_VENV) ruff check .
 
-bench: $(STAMP)
-	$(BIN)/python -m bench
+bench: $(BENCH)
+	$(IN_VENV) python -m bench
 
-bench-quick: $(STAMP)
-	$(BIN)/python -m bench --quick
+bench-quick: $(BENCH)
+	$(IN_VENV) python -m bench --quick
 
-notebooks: $(STAMP) dot
-	$(BIN)/python notebooks/build_notebooks.py
+notebooks: $(TESTS) dot
+	$(IN_VENV) python notebooks/build_notebooks.py
 
-test: $(STAMP) dot lint
-	$(BIN)/python -m pytest -n 2 -q
+test: $(TESTS) dot lint
+	$(IN_VENV) python -m pytest -n 2 -q

@@ -24,9 +24,12 @@ from __future__ import annotations
 
 import ast
 import difflib
+import io
 import json
+import keyword
 import math
 import re
+import tokenize
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,9 +50,11 @@ FUNCTIONS: tuple[str, ...] = ("sigmoid", "tanh", "relu", "leaky_relu", "exp", "l
 # leaky_relu's slope when it is called with one argument (the engine's default).
 DEFAULT_LEAKY_ALPHA = 0.01
 
-# Resource limits, checked before anything is evaluated. Python's own parser gives up on
-# deeper nesting (and on ~3000 chained operators) with RecursionError/MemoryError, which
-# is caught too; these limits make the message say what to change.
+# Resource limits, checked on the text before Python's parser sees it. The parser itself
+# gives up on deep nesting and on long chains of operators, but where it does depends on the
+# Python version (3.11: 2989 unary minuses; 3.10 and 3.13: 5970), and so does its message.
+# Below these limits every supported version parses (the shortest chain that fails on any of
+# them has about 2,980 operators), so a graph gets the same answer on every Python.
 MAX_TEXT_LENGTH = 10_000  # characters of graph text
 MAX_NESTING = 50  # open parentheses at once
 MAX_OPERATIONS = 2_000  # operators and function calls in the whole graph
@@ -158,12 +163,12 @@ def parse_graph(text: str) -> GraphProgram:
     text = text.replace("\r\n", "\n")  # files written on Windows
     _check_characters(text)
     stripped, indents = _strip_indentation(text)
+    _check_operations(stripped, indents)
     try:
         module = ast.parse(stripped, mode="exec")
     except SyntaxError as exc:
         raise _syntax_error(exc, indents, stripped) from None
-    except (RecursionError, MemoryError):
-        # Python's parser gives up on very long operator chains (~3000 terms).
+    except (RecursionError, MemoryError):  # pragma: no cover - a backstop: the limits stop it
         raise GraphError("the graph is nested or chained too deeply for the parser; "
                          "split it into several assignments") from None
     checker = _Checker(stripped, indents)
@@ -201,6 +206,81 @@ def _check_characters(text: str) -> None:
                                      "deep; split the expression into assignments")
             elif char in ")]}":
                 depth = max(depth - 1, 0)
+
+
+# Tokens that only group or separate; every other operator token is an operation.
+_PUNCTUATION = frozenset("()[]{},;:=")
+
+
+# Python 3.12 tokenizes the inside of an f-string (older versions give one STRING token).
+_FSTRING_START = getattr(tokenize, "FSTRING_START", None)
+_FSTRING_END = getattr(tokenize, "FSTRING_END", None)
+
+
+def _check_operations(text: str, indents: list[int]) -> None:
+    """Refuse more than MAX_OPERATIONS operations, counted on the tokens, before parsing.
+
+    An operation is an operator token (``+ - * / **``, and the ones the whitelist refuses
+    later, such as ``~`` or ``.``), a keyword (``not``, ``lambda``, ...) or the ``(`` of a
+    call. For a graph inside the language that is exactly one per node the graph will have.
+    f-strings are refused here too: Python parses their inside as code, so one could hold a
+    chain the parser gives up on, and only 3.12 and later show it to the count.
+    """
+    lines = text.split("\n")
+
+    def where(token: tokenize.TokenInfo) -> str:
+        line, column = token.start
+        return _where(line, column + 1 + indents[line - 1], text)
+
+    def refuse_fstring(start: tokenize.TokenInfo, end: tokenize.TokenInfo) -> GraphError:
+        (first, begin), (last, stop) = start.start, end.end
+        if first == last:
+            piece = lines[first - 1][begin:stop]
+        else:
+            piece = "\n".join([lines[first - 1][begin:], *lines[first:last - 1],
+                               lines[last - 1][:stop]])
+        return GraphError(f"{where(start)}: an f-string is not allowed: {_quote(piece)}; "
+                          f"{_ALLOWED_SUMMARY}")
+
+    operations = 0
+    previous: tokenize.TokenInfo | None = None
+    fstring: list[tokenize.TokenInfo] = []  # the FSTRING_STARTs still open (3.12+)
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type == tokenize.STRING and "f" in re.match(r"\w*", token.string)[0].lower():
+                raise refuse_fstring(token, token)
+            if _FSTRING_START is not None and token.type == _FSTRING_START:
+                fstring.append(token)
+            if fstring:
+                if token.type == _FSTRING_END:
+                    start = fstring.pop()
+                    if not fstring:
+                        raise refuse_fstring(start, token)
+                continue
+            if _is_operation(token, previous):
+                operations += 1
+                if operations > MAX_OPERATIONS:
+                    raise _too_many_operations(where(token))
+            if token.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT):
+                previous = token
+    except (tokenize.TokenError, SyntaxError):
+        return  # bad syntax: the parser says what and where
+
+
+def _is_operation(token: tokenize.TokenInfo, previous: tokenize.TokenInfo | None) -> bool:
+    if token.type == tokenize.NAME:
+        return keyword.iskeyword(token.string)
+    if token.type != tokenize.OP:
+        return False
+    if token.string == "(":  # a call's: after a name, or after a call or an index
+        return previous is not None and (previous.string in (")", "]") or (
+            previous.type == tokenize.NAME and not keyword.iskeyword(previous.string)))
+    return token.string not in _PUNCTUATION
+
+
+def _too_many_operations(where: str) -> GraphError:
+    return GraphError(f"{where}: the graph has more than {MAX_OPERATIONS} operations; "
+                      "that is more than a graph to read step by step")
 
 
 def _strip_indentation(text: str) -> tuple[str, list[int]]:
@@ -245,7 +325,6 @@ class _Checker:
     def __init__(self, text: str, indents: list[int]) -> None:
         self.text = text
         self.indents = indents
-        self.operations = 0
 
     def where(self, node: ast.AST) -> str:
         line = getattr(node, "lineno", 1)
@@ -319,17 +398,14 @@ class _Checker:
                 if type(node.op) not in _BINARY_PRIMITIVES:
                     raise self.reject(node, f"{self.operator_advice(node.op)} "
                                       f"(in {self.piece(node)})")
-                self.count(node)
                 stack += [node.right, node.left]
             elif isinstance(node, ast.UnaryOp):
                 if not isinstance(node.op, (ast.USub, ast.UAdd)):
                     raise self.reject(node, f"{self.operator_advice(node.op)} "
                                       f"(in {self.piece(node)})")
-                self.count(node)
                 stack.append(node.operand)
             elif isinstance(node, ast.Call):
                 self.call(node)
-                self.count(node)
                 stack += reversed([*node.args, *(k.value for k in node.keywords)])
             else:
                 what = _SYNTAX_NAMES.get(type(node), type(node).__name__)
@@ -338,12 +414,6 @@ class _Checker:
 
     def operator_advice(self, op: ast.AST) -> str:
         return _OPERATOR_ADVICE.get(type(op), f"the operator {type(op).__name__} is not allowed")
-
-    def count(self, node: ast.AST) -> None:
-        self.operations += 1
-        if self.operations > MAX_OPERATIONS:
-            raise self.reject(node, f"the graph has more than {MAX_OPERATIONS} operations; "
-                              "that is more than a graph to read step by step")
 
     def number(self, node: ast.Constant) -> None:
         value = node.value

@@ -360,8 +360,15 @@ HOSTILE = [
     ("(" * 60 + "x" + ")" * 60, f"parentheses nested more than {MAX_NESTING} deep"),
     ("sigmoid(" * 60 + "x" + ")" * 60, f"nested more than {MAX_NESTING} deep"),
     ("[" * 300 + "]" * 300, "nested more than"),
-    ("-" * 3000 + "x", "nested or chained too deeply for the parser"),
-    ("x" + "**x" * 3000, "too deeply for the parser"),
+    # chains Python's parser gives up on (where depends on the version): refused before it
+    ("-" * 3000 + "x", f"column {MAX_OPERATIONS + 1}: the graph has more than {MAX_OPERATIONS}"),
+    ("x" + "**x" * 3000, f"more than {MAX_OPERATIONS} operations"),
+    ("-x**" * 1600 + "x", f"more than {MAX_OPERATIONS} operations"),
+    ("~" * 5000 + "x", f"more than {MAX_OPERATIONS} operations"),
+    ("not " * 2400 + "x", f"more than {MAX_OPERATIONS} operations"),
+    # an f-string's inside is parsed as code (a chain there too), tokenized only from 3.12 on
+    ("f'{" + "-" * 2990 + "x}'", "column 1: an f-string is not allowed"),
+    ("y = 1 + f'''{x\n+ 1}''' + 2", "line 1, column 9: an f-string is not allowed: \"f'''{x + 1}"),
     ("x" + "+x" * (MAX_OPERATIONS + 5), f"more than {MAX_OPERATIONS} operations"),
     ("x" * (MAX_TEXT_LENGTH + 1), f"the limit is {MAX_TEXT_LENGTH}"),
     ("y = x\n" * 3000, f"the limit is {MAX_TEXT_LENGTH}"),
@@ -451,6 +458,51 @@ def test_hostile_input_raises_graph_error_from_the_library(text, fragment, nothi
     with pytest.raises(GraphError) as caught:
         parse_graph(text).evaluate({})
     assert fragment in str(caught.value)
+
+
+# The chains that make Python's parser recurse deepest, each with exactly MAX_OPERATIONS
+# operations. Where the parser gives up differs between versions (3.11 fails on 2,989 unary
+# minuses, 3.10 and 3.13 on 5,970), so the limit must stop every one of them first.
+DEEPEST_CHAINS = {
+    "unary minus": lambda n: "-" * n + "x",
+    "power": lambda n: "x" + "**x" * n,
+    "minus and power": lambda n: "-x**" * (n // 2) + "x",
+    "sum": lambda n: "x" + "+x" * n,
+    "calls of calls": lambda n: "x" + "()" * n,
+    "not": lambda n: "not " * n + "x",
+    "unary minus inside every parenthesis": lambda n: (
+        "-" * (n - 40 * MAX_NESTING) + ("-" * 39 + "sigmoid(") * MAX_NESTING + "x"
+        + ")" * MAX_NESTING),
+}
+
+
+@pytest.mark.parametrize("shape", DEEPEST_CHAINS)
+def test_at_the_operation_limit_the_parser_never_gives_up(shape):
+    text = DEEPEST_CHAINS[shape](MAX_OPERATIONS)
+    assert len(text) <= MAX_TEXT_LENGTH
+    try:
+        parse_graph(text)
+    except GraphError as exc:  # refused by the whitelist, not by the parser's depth
+        assert "parser" not in str(exc) and "operations" not in str(exc), exc
+    longer = DEEPEST_CHAINS[shape](MAX_OPERATIONS + 2)
+    with pytest.raises(GraphError, match=f"has more than {MAX_OPERATIONS} operations"):
+        parse_graph(longer)
+
+
+def test_the_operation_limit_counts_one_per_node():
+    graph = evaluate_graph("y = " + "-" * (MAX_OPERATIONS - 2) + "sigmoid(x) * x", {"x": 0.5})
+    operations, stack, seen = 0, [graph.output], set()
+    while stack:
+        node = stack.pop()
+        if id(node) not in seen:
+            seen.add(id(node))
+            operations += bool(node.parents)
+            stack.extend(node.parents)
+    assert operations == MAX_OPERATIONS
+    # The message points at the first operation over the limit: here the '*'.
+    column = len("y = " + "-" * (MAX_OPERATIONS - 1) + "sigmoid(x) *")
+    with pytest.raises(GraphError, match=f"^column {column}: the graph has more than "):
+        parse_graph("y = " + "-" * (MAX_OPERATIONS - 1) + "sigmoid(x) * x")
 
 
 def test_comments_may_use_the_lectures_symbols():

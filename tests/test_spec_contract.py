@@ -1160,27 +1160,20 @@ KRAMER_GRAPH = "x1 = w0*s0; s1 = sigmoid(x1); x2 = w1*s1; s2 = sigmoid(x2); out 
 AT = "s0=2,w0=2,w1=1,w2=0.5"
 
 
-def _command(kind: str) -> list[str]:
-    if kind == "script":
-        import shutil
-
-        found = shutil.which("autograd-lite")
-        assert found, "the console script autograd-lite is not installed on PATH"
-        return [found]
-    return [sys.executable, "-m", "autograd_lite"]
-
-
-def run_cli(kind: str, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+def run_cli(command: Path | str, *args: str,
+            cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run the CLI: ``command`` is the installed script, or "module" for python -m."""
+    argv = [sys.executable, "-m", "autograd_lite"] if command == "module" else [str(command)]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run([*_command(kind), *args], capture_output=True, text=True,
+    return subprocess.run([*argv, *args], capture_output=True, text=True,
                           cwd=cwd or REPO, env=env, timeout=120)
 
 
 # SPEC: "Command line — autograd-lite (also python -m autograd_lite): demo (the lecture
 # example end to end), trace, explain, draw ... with --at s0=2,w0=2,w1=1,w2=0.5"
 # Each subcommand runs through one of the two entry points; each entry point runs two of them.
-def test_cli_demo_shows_the_lecture_example():
-    result = run_cli("script", "demo")
+def test_cli_demo_shows_the_lecture_example(console_script):
+    result = run_cli(console_script, "demo")
     assert result.returncode == 0, result.stderr
     for slide_number in ("0.982", "0.7275", "0.3638"):
         assert slide_number in result.stdout
@@ -1194,8 +1187,8 @@ def test_cli_trace_prints_every_step_with_the_slide_numbers():
     assert "s2·(1 − s2)" in result.stdout
 
 
-def test_cli_explain_prints_the_chain_rule_formula():
-    result = run_cli("script", "explain", KRAMER_GRAPH, "--at", AT, "--wrt", "w1")
+def test_cli_explain_prints_the_chain_rule_formula(console_script):
+    result = run_cli(console_script, "explain", KRAMER_GRAPH, "--at", AT, "--wrt", "w1")
     assert result.returncode == 0, result.stderr
     line = result.stdout.strip().splitlines()[0]
     assert line.startswith("dout/dw1 = w2 · s2·(1 − s2) · s1 = ")

@@ -1,12 +1,14 @@
 """Property-testing gradients: Hypothesis strategies and assertions against SymPy.
 
-The strategies generate random expression graphs over every primitive of the table, each
-paired with a **SymPy twin** written here with SymPy's own functions (sigmoid as
-``1/(1 + exp(-x))``, tanh as ``sympy.tanh`` ...). The twin is deliberately *not* made by
-``to_sympy``: it is an independent second definition, so comparing the engine's gradients
-with ``sympy.diff`` of the twin really checks the table of local derivatives. (The kinked
-primitives abs, relu and leaky_relu keep one sign of their operand on the whole domain, so
-their twin is the branch that applies there: ``relu(u)`` is ``u`` or ``0``.)
+The strategies generate random expression graphs over every primitive of the table (and
+any added with ``extend.defprimitive``), each paired with a **SymPy twin**: the same
+program with each primitive's *forward* rule evaluated over SymPy. The engine's gradients
+come from the table's *derivative* rules; the reference is ``sympy.diff`` of the twin, so
+every local-derivative rule is checked against SymPy's own calculus. (The forward rules
+themselves are checked against independent definitions in the project's tests.) The
+kinked primitives (abs, relu, leaky_relu: ``smooth="kink"`` in the table) keep one sign of
+their operand on the whole domain, so their twin is the branch that applies there:
+``relu(u)`` is ``u`` or ``0``.
 
     >>> from hypothesis import given
     >>> from autograd_lite.testing import expression_and_point, assert_gradients_match_sympy
@@ -17,25 +19,29 @@ their twin is the branch that applies there: ``relu(u)`` is ``u`` or ``0``.)
 
 How domains are respected. Every variable lives in a box (an interval). While an expression
 is generated, each node carries an interval that encloses its value for *every* point of
-the boxes (interval arithmetic). An operation is applied only where it is smooth with a
-margin: before ``log``/``sqrt``/a fractional power its operand is shifted by a constant to be
-at least ``MARGIN`` above 0; before ``abs``/``relu``/``leaky_relu`` or a division it is shifted
-to be at least ``MARGIN`` away from the kink or pole; operands of ``exp`` and ``**`` are
-shifted or scaled so nothing overflows, and any node whose magnitude could exceed ``BOUND``
-is scaled down. These guards are additions and multiplications by constants, so they are
-part of the graph and of its twin. Hence every point of ``expression.points()`` is valid, and
-so is a finite-difference stencil around it.
+the boxes: the primitive's forward rule evaluated over intervals (``INTERVALS``, one more
+namespace of the table's rules). An operation is applied only where the table says it is
+smooth, with a margin: before an input marked ``"positive"`` (log, sqrt) or a fractional
+power its operand is shifted by a constant to be at least ``MARGIN`` above 0; before one
+marked ``"nonzero"`` or ``"kink"`` (a divisor; abs, relu, leaky_relu) it is shifted to be at
+least ``MARGIN`` away from 0; an operand whose output range would explode (exp) is halved,
+and any node whose magnitude could exceed ``BOUND`` is scaled down. These guards are
+additions and multiplications by constants, so they are part of the graph and of its twin.
+Hence every point of ``expression.points()`` is valid, and so is a finite-difference stencil
+around it.
 
 Needs ``hypothesis`` and ``sympy`` (not pytest).
 """
 
 from __future__ import annotations
 
+import builtins
 import math
 import numbers
 import operator
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import mpmath
@@ -44,13 +50,16 @@ from hypothesis import strategies as st
 
 from .engine import Value, linear
 from .functional import gradients
+from .primitives import PRIMITIVES, Primitive, check_namespace
+from .symbolic import sympy_namespace
 
 __all__ = [
-    "BOUND", "MARGIN", "PRIMITIVE_NAMES", "Expression", "Step",
+    "BOUND", "INTERVALS", "MARGIN", "PRIMITIVE_NAMES", "Expression", "Interval", "Step",
     "assert_gradients_match_finite_differences", "assert_gradients_match_sympy",
     "assert_second_derivatives_match_finite_differences",
     "assert_second_derivatives_match_sympy", "engine_gradients", "engine_second_derivatives",
-    "expression_and_point", "expressions", "sympy_gradients", "sympy_second_derivatives",
+    "expression_and_point", "expressions", "generated_names", "output_range",
+    "sympy_gradients", "sympy_second_derivatives", "user_spelling",
 ]
 
 MARGIN = 0.25
@@ -60,138 +69,14 @@ of a domain (log, sqrt, fractional powers), over the whole box of points."""
 BOUND = 8.0
 """No generated node's value exceeds this in magnitude (larger ones are scaled down)."""
 
-_EXP_CEILING = 2.5  # exp's operand stays below this: exp(2.5) ≈ 12
 _STENCIL_STEP = 1e-3  # finite-difference step; the stencil reaches 2 steps either side
 _POINT_INSET = 0.01  # points are drawn this far inside a box, so a stencil stays in the box
 _REFERENCE_DIGITS = 30  # SymPy's derivatives are evaluated with mpmath at this precision
 
-# ---------------------------------------------------------------- the SymPy twins
-# Written with SymPy's functions, independently of autograd_lite's table and to_sympy.
-
-
-_TWINS: dict[str, Callable[..., Any]] = {
-    "add": operator.add,
-    "sub": operator.sub,
-    "mul": operator.mul,
-    "div": operator.truediv,
-    "pow": operator.pow,
-    "neg": operator.neg,
-    "exp": sympy.exp,
-    "log": sympy.log,
-    "sqrt": sympy.sqrt,
-    "tanh": sympy.tanh,
-    "sigmoid": lambda x: 1 / (1 + sympy.exp(-x)),
-    "sin": sympy.sin,
-    "cos": sympy.cos,
-    # linear(w1..wn, x1..xn, b) = b + w1·x1 + ... + wn·xn (a neuron's weighted sum, one node)
-    "linear": lambda *args: args[-1] + sum(w * x for w, x in _pairs(args)),
-}
-
-# abs, relu and leaky_relu have a kink at 0. The generator keeps their operand one-signed on
-# the whole domain (at least MARGIN from 0), so their twin is the branch that applies there:
-# relu(u) is u where u > 0 on the domain, 0 where u < 0. (A full Piecewise would carry the
-# other branch along, and with it terms like 1/0 under a division that SymPy can neither
-# compare nor print.) Both branches are generated: which one applies is drawn.
-_KINKED: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {
-    #              operand > 0               operand < 0
-    "abs": (lambda x: x, lambda x: -x),
-    "relu": (lambda x: x, lambda x: sympy.S.Zero),
-    "leaky_relu": (lambda x, alpha: x, lambda x, alpha: alpha * x),
-}
-
-# How a user writes each primitive on Values: operators, and the methods of SPEC.md.
-_ENGINE: dict[str, Callable[..., Any]] = {
-    "add": operator.add,
-    "sub": operator.sub,
-    "mul": operator.mul,
-    "div": operator.truediv,
-    "pow": operator.pow,
-    "neg": operator.neg,
-    "abs": abs,
-    "exp": lambda x: x.exp(),
-    "log": lambda x: x.log(),
-    "sqrt": lambda x: x.sqrt(),
-    "tanh": lambda x: x.tanh(),
-    "sigmoid": lambda x: x.sigmoid(),
-    "relu": lambda x: x.relu(),
-    "leaky_relu": lambda x, alpha: x.leaky_relu(alpha),
-    "sin": lambda x: x.sin(),
-    "cos": lambda x: x.cos(),
-    "linear": lambda *args: linear(args[:len(args) // 2], args[len(args) // 2:-1], args[-1]),
-}
-
-PRIMITIVE_NAMES: tuple[str, ...] = tuple(_ENGINE)
-"""Every primitive the strategies generate: the table's PRIMITIVES and NARY_PRIMITIVES, all
-but grad()'s internal identity."""
-
-_UNARY = frozenset({"neg", "abs", "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "sin",
-                    "cos"})
-_OPERATORS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**"}
-
-# Numbers the generator writes into expressions: short decimals, so that a float and its
-# SymPy Rational are the same number (or within one rounding, for 0.1 and 0.01).
-_CONSTANTS = (0.5, 1.5, 2.0, 3.0, -0.75, 0.25, -2.0, 1.25)
-_EXPONENTS = (2.0, 3.0, -1.0, -2.0, 0.5, 1.5, -0.5)
-_BASES = (2.0, 0.5, 3.0, 1.5)
-_ALPHAS = (0.01, 0.1, 0.2, 0.5)
-_CENTRES = tuple(c / 4 for c in range(-8, 9))  # box centres -2 ... 2 in steps of 1/4
-_HALF_WIDTHS = (0.25, 0.5, 1.0, 2.0)
-
-# ---------------------------------------------------------------- interval arithmetic
-
-Interval = tuple[float, float]
-
-
-def _hull(*numbers: float) -> Interval:
-    return (min(numbers), max(numbers))
-
-
-def _mul_range(a: Interval, b: Interval) -> Interval:
-    return _hull(a[0] * b[0], a[0] * b[1], a[1] * b[0], a[1] * b[1])
-
-
-def _div_range(a: Interval, b: Interval) -> Interval:
-    # The guards keep b away from 0, so 1/b is monotone on it.
-    return _mul_range(a, (1 / b[1], 1 / b[0]))
-
-
-def _pow_range(base: Interval, exponent: Interval) -> Interval:
-    low, high = base
-    if exponent[0] == exponent[1] and exponent[0] == int(exponent[0]):
-        k = exponent[0]
-        if low > 0 or high < 0:  # an integer power is monotone on a one-signed interval
-            return _hull(low**k, high**k)
-        if k % 2 == 0:  # the guards only let 0 into positive integer powers
-            return (0.0, max(low**k, high**k))
-        return (low**k, high**k)
-    # base > 0 here: base ** exponent = exp(exponent * ln base), each step monotone
-    logs = (math.log(low), math.log(high))
-    product = _mul_range(logs, exponent)
-    return (math.exp(product[0]), math.exp(product[1]))
-
-
-def _sigmoid(x: float) -> float:
-    return 1 / (1 + math.exp(-x)) if x >= 0 else math.exp(x) / (1 + math.exp(x))
-
-
-def _sin_range(a: Interval) -> Interval:
-    low, high = a
-    found = [math.sin(low), math.sin(high)]
-    # sin peaks at pi/2 + 2k pi and dips at -pi/2 + 2k pi: include those inside [low, high]
-    if math.ceil((low - math.pi / 2) / (2 * math.pi)) <= (high - math.pi / 2) / (2 * math.pi):
-        found.append(1.0)
-    if math.ceil((low + math.pi / 2) / (2 * math.pi)) <= (high + math.pi / 2) / (2 * math.pi):
-        found.append(-1.0)
-    return _hull(*found)
-
-
-def _leaky_relu_range(x: Interval, alpha: Interval) -> Interval:
-    parts: list[float] = []
-    if x[1] >= 0:
-        parts += [max(x[0], 0.0), x[1]]
-    if x[0] < 0:
-        parts += _mul_range(alpha, (x[0], min(x[1], 0.0)))
-    return _hull(*parts)
+# ---------------------------------------------------------------- what the table says
+# Everything about a primitive comes from its entry in the registry: how a user writes it
+# (its notation), its SymPy twin (its forward rule over SymPy), the range of its output
+# (its forward rule over intervals) and where it is smooth (its ``smooth`` hints).
 
 
 def _pairs(args: Sequence[Any]) -> list[tuple[Any, Any]]:
@@ -200,34 +85,226 @@ def _pairs(args: Sequence[Any]) -> list[tuple[Any, Any]]:
     return list(zip(args[:n], args[n:2 * n]))
 
 
-def _sum_ranges(ranges: Sequence[Interval]) -> Interval:
-    return (sum(r[0] for r in ranges), sum(r[1] for r in ranges))
-
-
-def _monotone(function: Callable[[float], float]) -> Callable[[Interval], Interval]:
-    return lambda a: (function(a[0]), function(a[1]))
-
-
-_RANGES: dict[str, Callable[..., Interval]] = {
-    "add": lambda a, b: (a[0] + b[0], a[1] + b[1]),
-    "sub": lambda a, b: (a[0] - b[1], a[1] - b[0]),
-    "mul": _mul_range,
-    "div": _div_range,
-    "pow": _pow_range,
-    "neg": lambda a: (-a[1], -a[0]),
-    "abs": lambda a: _hull(abs(a[0]), abs(a[1])),  # a is one-signed (guarded)
-    "exp": _monotone(math.exp),
-    "log": _monotone(math.log),
-    "sqrt": _monotone(math.sqrt),
-    "tanh": _monotone(math.tanh),
-    "sigmoid": _monotone(_sigmoid),
-    "relu": lambda a: (max(a[0], 0.0), max(a[1], 0.0)),
-    "leaky_relu": _leaky_relu_range,
-    "sin": _sin_range,
-    "cos": lambda a: _sin_range((a[0] + math.pi / 2, a[1] + math.pi / 2)),
-    "linear": lambda *ranges: _sum_ranges([ranges[-1]] + [_mul_range(w, x)
-                                                         for w, x in _pairs(ranges)]),
+_PYTHON_OPERATORS: dict[str, Callable[..., Any]] = {
+    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
+    "**": operator.pow,
 }
+
+
+def user_spelling(primitive: Primitive) -> Callable[..., Any]:
+    """How a user writes ``primitive`` on Values: its operator (``a * b``, ``-x``), its
+    method (``x.tanh()``), Python's own function (``abs(x)``), ``linear(w, x, b)``, or the
+    primitive called as a function."""
+    notation = primitive.notation
+    if notation.style == "infix" and notation.symbol in _PYTHON_OPERATORS:
+        return _PYTHON_OPERATORS[notation.symbol]
+    if notation.style == "prefix" and notation.symbol == "-":
+        return operator.neg
+    if primitive.name == "linear":
+        return lambda *args: linear(args[:len(args) // 2], args[len(args) // 2:-1], args[-1])
+    if primitive.method:
+        name = primitive.name
+        return lambda x, *rest: getattr(x, name)(*rest)
+    if notation.style == "call" and callable(getattr(builtins, notation.symbol, None)):
+        return getattr(builtins, notation.symbol)  # abs(x) calls Value.__abs__
+    return primitive
+
+
+def generated_names() -> tuple[str, ...]:
+    """Every registered primitive the strategies can generate (all but bookkeeping ones)."""
+    return tuple(name for name, p in PRIMITIVES.items() if not p.internal)
+
+
+PRIMITIVE_NAMES: tuple[str, ...] = generated_names()
+"""The built-in primitives the strategies generate by default: the whole table but grad()'s
+internal identity. A primitive added with ``extend.defprimitive`` is generated when named
+(``expressions(primitives=["softplus"])``)."""
+
+# Numbers the generator writes into expressions: short decimals, so that a float and its
+# SymPy Rational are the same number (or within one rounding, for 0.1 and 0.01).
+_CONSTANTS = (0.5, 1.5, 2.0, 3.0, -0.75, 0.25, -2.0, 1.25)
+_EXPONENTS = (2.0, 3.0, -1.0, -2.0, 0.5, 1.5, -0.5)
+_BASES = (2.0, 0.5, 3.0, 1.5)
+_SLOPES = (0.1, 0.2, 0.5)  # drawn beside an input's default (leaky_relu's alpha = 0.01)
+_CENTRES = tuple(c / 4 for c in range(-8, 9))  # box centres -2 ... 2 in steps of 1/4
+_HALF_WIDTHS = (0.25, 0.5, 1.0, 2.0)
+_OVERFLOW_CEILING = 16.0  # an operation's output range may reach this before its operand is
+#                           halved (exp(2.77) = 16); larger outputs are then scaled to BOUND
+
+# ---------------------------------------------------------------- interval arithmetic
+
+
+class _Undecided:
+    """A comparison of intervals that holds for some of their points and not others."""
+
+    def __bool__(self) -> bool:
+        raise TypeError("a comparison of intervals is undecided here: rules must choose "
+                        "with f.where(...), not with if")
+
+
+_UNDECIDED = _Undecided()
+
+
+def _hull(*numbers: float) -> tuple[float, float]:
+    return (min(numbers), max(numbers))
+
+
+class Interval:
+    """[low, high]: encloses a node's value at every point of the domain box.
+
+    The primitives' forward rules evaluated over these (the ``INTERVALS`` namespace) give
+    each generated node's range, so no primitive needs range code of its own.
+    """
+
+    __slots__ = ("high", "low")
+
+    def __init__(self, low: float, high: float) -> None:
+        self.low = float(low)
+        self.high = float(high)
+
+    @staticmethod
+    def of(x: Interval | float) -> Interval:
+        return x if isinstance(x, Interval) else Interval(x, x)
+
+    def __iter__(self) -> Iterator[float]:
+        return iter((self.low, self.high))
+
+    def __repr__(self) -> str:
+        return f"Interval({self.low!r}, {self.high!r})"
+
+    def __add__(self, other: Interval | float) -> Interval:
+        o = Interval.of(other)
+        return Interval(self.low + o.low, self.high + o.high)
+
+    __radd__ = __add__
+
+    def __neg__(self) -> Interval:
+        return Interval(-self.high, -self.low)
+
+    def __sub__(self, other: Interval | float) -> Interval:
+        return self + (-Interval.of(other))
+
+    def __rsub__(self, other: float) -> Interval:
+        return Interval.of(other) - self
+
+    def __mul__(self, other: Interval | float) -> Interval:
+        o = Interval.of(other)
+        return Interval(*_hull(self.low * o.low, self.low * o.high, self.high * o.low,
+                               self.high * o.high))
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other: Interval | float) -> Interval:
+        o = Interval.of(other)
+        if o.low <= 0 <= o.high:
+            raise ZeroDivisionError(f"interval division by {o}, which holds 0")
+        return self * Interval(1 / o.high, 1 / o.low)  # 1/b is monotone on a one-signed b
+
+    def __rtruediv__(self, other: float) -> Interval:
+        return Interval.of(other) / self
+
+    def __pow__(self, other: Interval | float) -> Interval:
+        exponent = Interval.of(other)
+        low, high = self.low, self.high
+        if exponent.low == exponent.high and exponent.low == int(exponent.low):
+            k = exponent.low
+            if low > 0 or high < 0:  # an integer power is monotone on a one-signed interval
+                return Interval(*_hull(low**k, high**k))
+            if k < 0:
+                raise ZeroDivisionError(f"interval {self} to the power {k}: it holds 0")
+            if k % 2 == 0:
+                return Interval(0.0, max(low**k, high**k))
+            return Interval(low**k, high**k)
+        if low <= 0:
+            raise ValueError(f"interval {self} to a fractional power: not all positive")
+        # base ** exponent = exp(exponent · ln base), each step monotone
+        product = Interval(math.log(low), math.log(high)) * exponent
+        return Interval(math.exp(product.low), math.exp(product.high))
+
+    def __rpow__(self, other: float) -> Interval:
+        return Interval.of(other) ** self
+
+    def _compare(self, other: Interval | float, holds: Callable[[float, float], bool]) -> Any:
+        o = Interval.of(other)
+        # An order holds for all points of two intervals iff it holds at all four corners.
+        corners = {holds(a, b) for a in (self.low, self.high) for b in (o.low, o.high)}
+        return corners.pop() if len(corners) == 1 else _UNDECIDED
+
+    def __ge__(self, other: Interval | float) -> Any:
+        return self._compare(other, operator.ge)
+
+    def __gt__(self, other: Interval | float) -> Any:
+        return self._compare(other, operator.gt)
+
+    def __le__(self, other: Interval | float) -> Any:
+        return self._compare(other, operator.le)
+
+    def __lt__(self, other: Interval | float) -> Any:
+        return self._compare(other, operator.lt)
+
+
+def _monotone(function: Callable[[float], float]) -> Callable[[Any], Interval]:
+    def apply(x: Any) -> Interval:
+        x = Interval.of(x)
+        return Interval(function(x.low), function(x.high))
+    return apply
+
+
+def _sigmoid(x: float) -> float:
+    return 1 / (1 + math.exp(-x)) if x >= 0 else math.exp(x) / (1 + math.exp(x))
+
+
+def _sin_range(x: Any) -> Interval:
+    low, high = Interval.of(x)
+    found = [math.sin(low), math.sin(high)]
+    # sin peaks at pi/2 + 2k pi and dips at -pi/2 + 2k pi: include those inside [low, high]
+    if math.ceil((low - math.pi / 2) / (2 * math.pi)) <= (high - math.pi / 2) / (2 * math.pi):
+        found.append(1.0)
+    if math.ceil((low + math.pi / 2) / (2 * math.pi)) <= (high + math.pi / 2) / (2 * math.pi):
+        found.append(-1.0)
+    return Interval(*_hull(*found))
+
+
+def _abs_range(x: Any) -> Interval:
+    low, high = Interval.of(x)
+    if low <= 0 <= high:
+        return Interval(0.0, max(-low, high))
+    return Interval(*_hull(abs(low), abs(high)))
+
+
+def _where_range(condition: Any, if_true: Any, if_false: Any) -> Any:
+    if condition is _UNDECIDED:
+        a, b = Interval.of(if_true), Interval.of(if_false)
+        return Interval(min(a.low, b.low), max(a.high, b.high))
+    return if_true if condition else if_false
+
+
+INTERVALS = check_namespace(SimpleNamespace(
+    exp=_monotone(math.exp),
+    log=_monotone(math.log),
+    sqrt=_monotone(math.sqrt),
+    tanh=_monotone(math.tanh),
+    sigmoid=_monotone(_sigmoid),
+    sin=_sin_range,
+    cos=lambda x: _sin_range(Interval.of(x) + math.pi / 2),
+    abs=_abs_range,
+    relu=lambda x: Interval(max(Interval.of(x).low, 0.0), max(Interval.of(x).high, 0.0)),
+    sign=lambda x: Interval(math.copysign(1, Interval.of(x).low) if Interval.of(x).low else 0.0,
+                            math.copysign(1, Interval.of(x).high) if Interval.of(x).high
+                            else 0.0),
+    xlogy=lambda x, y: Interval.of(x) * _monotone(math.log)(y),
+    where=_where_range,
+), "interval")
+"""The forward rules evaluated over intervals: one more namespace of the table's rules."""
+
+
+def output_range(primitive: Primitive, ranges: Sequence[tuple[float, float]]
+                 ) -> tuple[float, float]:
+    """The range of ``primitive``'s output over the box of input ``ranges``."""
+    result = primitive.forward(*(Interval(low, high) for low, high in ranges), INTERVALS)
+    result = Interval.of(result)
+    return (result.low, result.high)
+
 
 # ---------------------------------------------------------------- expressions
 
@@ -390,15 +467,7 @@ class Expression:
         lines = [f"n{i} = {name}" for i, name in enumerate(self.variables)]
         for i, step in enumerate(self.steps, start=len(self.variables)):
             args = [f"n{o}" if isinstance(o, int) else repr(o) for o in step.operands]
-            if step.primitive in _OPERATORS:
-                code = f" {_OPERATORS[step.primitive]} ".join(args)
-            elif step.primitive == "neg":
-                code = f"-{args[0]}"
-            elif step.primitive == "linear":
-                n = len(args) // 2
-                code = f"linear([{', '.join(args[:n])}], [{', '.join(args[n:2 * n])}], {args[-1]})"
-            else:
-                code = f"{step.primitive}({', '.join(args)})"
+            code = _written(PRIMITIVES[step.primitive], args)
             guard = "    # guard" if step.role == "guard" else ""
             lines.append(f"n{i} = {code}{guard}")
         return "\n".join(lines)
@@ -426,6 +495,19 @@ class Expression:
             formulas = [_smooth_part(formula) for formula in formulas]
             self._references[kind] = sympy.lambdify(symbols, formulas, modules="mpmath")
         return self._references[kind]
+
+
+def _written(primitive: Primitive, args: list[str]) -> str:
+    """One step as a line of code, in the primitive's notation (``n0 * n1``, ``tanh(n2)``)."""
+    notation = primitive.notation
+    if notation.style == "infix":
+        return f" {notation.symbol} ".join(args)
+    if notation.style == "prefix":
+        return f"{notation.symbol}{args[0]}"
+    if primitive.name == "linear":
+        n = len(args) // 2
+        return f"linear([{', '.join(args[:n])}], [{', '.join(args[n:2 * n])}], {args[-1]})"
+    return f"{notation.symbol}({', '.join(args)})"
 
 
 def _smooth_part(formula: Any) -> Any:
@@ -482,13 +564,14 @@ class _Program:
 
     def emit(self, primitive: str, operands: tuple[int | float, ...],
              role: str = "operation") -> int:
+        entry = PRIMITIVES[primitive]
         ranges = [self.ranges[o] if isinstance(o, int) else (o, o) for o in operands]
-        low, high = _RANGES[primitive](*ranges)
+        low, high = output_range(entry, ranges)
         # A whisker of slack against rounding in the interval arithmetic itself.
         slack = 1e-9 * (1 + max(abs(low), abs(high)))
         side = 0
-        if primitive in _KINKED:
-            side = 1 if ranges[0][0] > 0 else -1
+        if "kink" in entry.smooth:  # the sign the kinked operand has on the whole box
+            side = 1 if ranges[entry.smooth.index("kink")][0] > 0 else -1
         self.steps.append(Step(primitive, operands, role, side))
         self.ranges.append((low - slack, high + slack))
         node = len(self.ranges) - 1
@@ -519,42 +602,60 @@ class _Program:
             return self.emit("add", (node, _round_up(MARGIN - low)), "guard")
         return self.emit("add", (node, -_round_up(high + MARGIN)), "guard")
 
-    def below(self, node: int, ceiling: float) -> int:
-        high = self.ranges[node][1]
-        if high <= ceiling:
-            return node
-        return self.emit("add", (node, -_round_up(high - ceiling)), "guard")
+    def smooth(self, node: int, where: str | None, draw: Any) -> int:
+        """``node``, shifted if needed to where the table says its primitive is smooth."""
+        if where == "positive":
+            return self.positive(node, draw)
+        if where in ("nonzero", "kink"):
+            return self.away_from_zero(node, draw)
+        return node
+
+    def overflows(self, primitive: str, operands: tuple[int | float, ...]) -> bool:
+        ranges = [self.ranges[o] if isinstance(o, int) else (o, o) for o in operands]
+        try:
+            low, high = output_range(PRIMITIVES[primitive], ranges)
+        except (OverflowError, ValueError, ZeroDivisionError):
+            return True
+        return max(abs(low), abs(high)) > _OVERFLOW_CEILING
 
     # One drawn operation applied to the latest node (so every node reaches the output).
 
     def operation(self, draw: Any, primitive: str, latest: int) -> int:
-        if primitive in _UNARY:
-            x = latest
-            if primitive in ("log", "sqrt"):
-                x = self.positive(x, draw)
-            elif primitive in ("abs", "relu"):
-                x = self.away_from_zero(x, draw)
-            elif primitive == "exp":
-                x = self.below(x, _EXP_CEILING)
-            return self.emit(primitive, (x,))
-        if primitive == "leaky_relu":
-            x = self.away_from_zero(latest, draw)
-            alpha: int | float = (draw(st.sampled_from(_ALPHAS)) if draw(st.booleans())
-                                  else self.bounded(self.earlier_node(draw), 2.0))
-            return self.emit(primitive, (x, alpha))
-        if primitive == "pow":
+        if primitive == "pow":  # its domain couples base and exponent: drawn by form
             return self.power(draw, latest)
         if primitive == "linear":
             return self.linear(draw, latest)
-        # add, sub, mul, div: the latest node with an earlier node (reuse) or a number
+        entry = PRIMITIVES[primitive]
+        assert entry.inputs is not None
+        smooth = entry.smooth or (None,) * len(entry.inputs)
+        if len(entry.inputs) == 1:
+            x = latest
+            for _ in range(12):  # halve an operand that would make the output explode (exp)
+                x = self.smooth(x, smooth[0], draw)
+                if not self.overflows(primitive, (x,)):
+                    break
+                x = self.emit("mul", (x, 0.5), "guard")
+            return self.emit(primitive, (x,))
+        if entry.inputs[1].default is not None:  # x and settings with defaults (alpha)
+            x = self.smooth(latest, smooth[0], draw)
+            rest: list[int | float] = []
+            for spec, where in zip(entry.inputs[1:], smooth[1:]):
+                if draw(st.booleans()):
+                    rest.append(draw(st.sampled_from((spec.default, *_SLOPES))))
+                else:
+                    rest.append(self.smooth(self.bounded(self.earlier_node(draw), 2.0), where,
+                                            draw))
+            return self.emit(primitive, (x, *rest))
+        # binary: the latest node with an earlier node (reuse) or a number, on either side
         other: int | float = (draw(st.sampled_from(_CONSTANTS)) if draw(st.integers(0, 3)) == 0
                               else self.earlier_node(draw))
         if other == latest and primitive in ("sub", "div"):
             other = draw(st.sampled_from(_CONSTANTS))  # x - x and x / x are constants
-        left, right = (latest, other) if draw(st.booleans()) else (other, latest)
-        if primitive == "div" and isinstance(right, int):
-            right = self.away_from_zero(right, draw)
-        return self.emit(primitive, (left, right))
+        pair = [latest, other] if draw(st.booleans()) else [other, latest]
+        for position in range(2):
+            if isinstance(pair[position], int):
+                pair[position] = self.smooth(pair[position], smooth[position], draw)
+        return self.emit(primitive, (pair[0], pair[1]))
 
     def power(self, draw: Any, latest: int) -> int:
         form = draw(st.sampled_from(("value ** number", "number ** value", "value ** value")))
@@ -595,8 +696,8 @@ class _Program:
     def expression(self) -> Expression:
         steps = tuple(self.steps)
         variables = self.variables
-        twin = _Deferred(lambda: _run(steps, [sympy.Symbol(name, real=True)
-                                              for name in variables], _twin, _exact))
+        domain = self.domain
+        twin = _Deferred(lambda: _sympy_twin(steps, variables, domain))
 
         def build(leaves: dict[str, Value]) -> Value:
             return _run(steps, [leaves[name] for name in variables], _engine, float)
@@ -615,15 +716,36 @@ def _exact(number: float) -> Any:
     return sympy.Rational(repr(number))  # the decimal as written: 0.1 -> 1/10, 0.25 -> 1/4
 
 
-def _twin(step: Step) -> Callable[..., Any]:
-    if step.primitive in _KINKED:
-        positive, negative = _KINKED[step.primitive]
-        return positive if step.side > 0 else negative
-    return _TWINS[step.primitive]
+def _twin(step: Step, centre: Mapping[Any, Any]) -> Callable[..., Any]:
+    """The step's primitive over SymPy: its forward rule. Where the rule branches (relu,
+    abs, where), the branch is the one that holds on the whole box: the generator keeps a
+    kinked operand one-signed there, so deciding at the box's centre decides everywhere
+    (and the twin carries no Piecewise, whose other branch may divide by 0)."""
+    entry = PRIMITIVES[step.primitive]
+    namespace = _branch_namespace(centre) if "kink" in entry.smooth else sympy_namespace()
+    return lambda *args: entry.forward(*args, namespace)
+
+
+def _branch_namespace(centre: Mapping[Any, Any]) -> SimpleNamespace:
+    f = sympy_namespace()
+
+    def positive(u: Any) -> bool:
+        return bool(sympy.sympify(u).subs(centre).evalf() > 0)
+
+    def holds(condition: Any) -> bool:
+        if condition is True or condition is False:
+            return bool(condition)
+        return bool(sympy.sympify(condition).subs(centre))
+
+    return SimpleNamespace(**{**vars(f),
+                              "abs": lambda u: u if positive(u) else -u,
+                              "relu": lambda u: u if positive(u) else sympy.S.Zero,
+                              "sign": lambda u: sympy.S.One if positive(u) else -sympy.S.One,
+                              "where": lambda c, a, b: a if holds(c) else b})
 
 
 def _engine(step: Step) -> Callable[..., Any]:
-    return _ENGINE[step.primitive]
+    return user_spelling(PRIMITIVES[step.primitive])
 
 
 def _run(steps: Sequence[Step], nodes: list[Any], function: Callable[[Step], Callable[..., Any]],
@@ -635,17 +757,26 @@ def _run(steps: Sequence[Step], nodes: list[Any], function: Callable[[Step], Cal
     return nodes[-1]
 
 
+def _sympy_twin(steps: Sequence[Step], variables: Sequence[str],
+                domain: Mapping[str, tuple[float, float]]) -> Any:
+    symbols = [sympy.Symbol(name, real=True) for name in variables]
+    centre = {symbol: (_exact(domain[name][0]) + _exact(domain[name][1])) / 2
+              for symbol, name in zip(symbols, variables)}
+    return _run(steps, symbols, lambda step: _twin(step, centre), _exact)
+
+
 def _checked_primitives(primitives: Iterable[str] | None) -> tuple[str, ...]:
     if primitives is None:
         return PRIMITIVE_NAMES
     if isinstance(primitives, str):
         primitives = (primitives,)
     chosen = tuple(primitives)
-    unknown = [p for p in chosen if p not in _ENGINE]
+    known = generated_names()
+    unknown = [p for p in chosen if p not in known]
     if unknown or not chosen:
         raise ValueError(f"expressions(primitives=...): unknown primitive(s) "
                          f"{', '.join(map(repr, unknown)) or '(none given)'}; "
-                         f"choose from {', '.join(PRIMITIVE_NAMES)}")
+                         f"choose from {', '.join(known)}")
     return chosen
 
 

@@ -134,3 +134,48 @@ def test_an_added_primitive_is_an_nn_activation(softplus):
     out.backward()
     w0 = neuron.parameters()[0]
     assert w0.grad == pytest.approx(_sigmoid(0.25) * 2.0)  # σ(z)·x0
+
+
+def test_the_testing_strategies_generate_an_added_primitive(softplus):
+    from hypothesis import given, settings
+
+    from autograd_lite.testing import (
+        assert_gradients_match_finite_differences,
+        assert_gradients_match_sympy,
+        assert_second_derivatives_match_sympy,
+        expression_and_point,
+    )
+
+    seen = []
+
+    @settings(max_examples=40, deadline=None)
+    @given(expression_and_point(("x", "y"), primitives=["softplus", "mul"], max_operations=4))
+    def check(case):
+        expression, point = case
+        seen.append(expression.primitives)
+        assert_gradients_match_sympy(expression, point)
+        assert_second_derivatives_match_sympy(expression, point)
+        assert_gradients_match_finite_differences(expression, point)
+
+    check()
+    assert any("softplus" in used for used in seen)
+
+
+def test_the_property_check_catches_a_wrong_rule_of_an_added_primitive():
+    from hypothesis import Phase, given, settings
+
+    from autograd_lite.testing import assert_gradients_match_sympy, expression_and_point
+
+    # softplus with the derivative 1.001·σ(x): one per mille off
+    defprimitive("softplus_wrong", lambda x, f: f.log(1 + f.exp(x)),
+                 [lambda x, out, f: 1.001 * f.sigmoid(x)])
+    try:
+        @settings(max_examples=60, phases=[Phase.generate], deadline=None)
+        @given(expression_and_point(("x",), primitives=["softplus_wrong"], max_operations=2))
+        def check(case):
+            assert_gradients_match_sympy(*case)
+
+        with pytest.raises(AssertionError, match="disagree with SymPy's diff"):
+            check()
+    finally:
+        undefine("softplus_wrong")

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import ast
 import inspect
+import math
 from pathlib import Path
 
 import pytest
+import sympy
 
 import autograd_lite as ag
 from autograd_lite import PRIMITIVES, Value
@@ -87,3 +89,45 @@ def test_a_namespace_missing_a_function_is_refused_naming_it():
 def test_linear_is_in_the_one_registry():
     assert PRIMITIVES["linear"].arity is None
     assert {"linear": PRIMITIVES["linear"]} == ag.NARY_PRIMITIVES
+
+
+# The forward rules against definitions written here, independently of the table: the
+# testing strategies' SymPy twins are the table's forward rules, so they are checked here.
+_X, _Y = sympy.symbols("x y", real=True)
+INDEPENDENT_SYMPY = {
+    "add": _X + _Y, "sub": _X - _Y, "mul": _X * _Y, "div": _X / _Y, "pow": _X**_Y,
+    "neg": -_X, "abs": sympy.Abs(_X), "exp": sympy.exp(_X), "log": sympy.log(_X),
+    "sqrt": sympy.sqrt(_X), "tanh": sympy.tanh(_X), "sigmoid": 1 / (1 + sympy.exp(-_X)),
+    "relu": sympy.Max(0, _X), "leaky_relu": sympy.Piecewise((_X, _X >= 0), (_Y * _X, True)),
+    "sin": sympy.sin(_X), "cos": sympy.cos(_X), "identity": _X,
+}
+INDEPENDENT_FLOAT = {
+    "add": lambda x, y: x + y, "sub": lambda x, y: x - y, "mul": lambda x, y: x * y,
+    "div": lambda x, y: x / y, "pow": lambda x, y: x**y, "neg": lambda x: -x, "abs": abs,
+    "exp": math.exp, "log": math.log, "sqrt": math.sqrt, "tanh": math.tanh,
+    "sigmoid": lambda x: 1 / (1 + math.exp(-x)), "relu": lambda x: max(x, 0.0),
+    "leaky_relu": lambda x, a: x if x >= 0 else a * x, "sin": math.sin, "cos": math.cos,
+    "identity": lambda x: x,
+}
+
+
+@pytest.mark.parametrize("name", sorted(INDEPENDENT_SYMPY))
+def test_each_forward_rule_is_the_function_it_names(name):
+    primitive = PRIMITIVES[name]
+    inputs = (_X, _Y)[:primitive.arity]
+    over_sympy = primitive.forward(*inputs, sympy_namespace())
+    for point in ((0.7, 1.3), (2.5, 0.5), (-0.6, 1.5), (-1.75, 0.25)):
+        if name in ("log", "sqrt") and point[0] <= 0:
+            continue
+        if name == "pow" and point[0] < 0:
+            continue
+        at = dict(zip(inputs, map(sympy.Rational, map(str, point))))
+        expected = float(INDEPENDENT_SYMPY[name].subs(at))
+        assert float(over_sympy.subs(at)) == pytest.approx(expected, rel=1e-14), point
+        numbers = point[:primitive.arity]
+        assert primitive.forward(*numbers, FLOAT) == pytest.approx(
+            INDEPENDENT_FLOAT[name](*numbers), rel=1e-14), point
+
+
+def test_every_built_in_primitive_has_an_independent_definition_here():
+    assert set(INDEPENDENT_SYMPY) == set(PRIMITIVES) - {"linear"}

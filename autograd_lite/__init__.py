@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from . import primitives
 from .engine import (
     Constant,
+    StaleGraphError,
     Value,
     backward,
     is_recording,
@@ -22,11 +23,13 @@ from .engine import (
     reverse_topological_order,
 )
 from .functional import grad, gradcheck, gradients
+from .graph import Graph, TooManyNodes, TooManyPaths
 from .primitives import PRIMITIVES, Primitive, nary_primitives
 from .symbolic import node_names, to_sympy
 
 __all__ = [
-    "NARY_PRIMITIVES", "PRIMITIVES", "Constant", "Explanation", "Primitive", "Step", "Trace",
+    "NARY_PRIMITIVES", "PRIMITIVES", "Constant", "Explanation", "Graph", "Primitive",
+    "StaleGraphError", "Step", "TooManyNodes", "TooManyPaths", "Trace",
     "Value", "backward", "cos", "draw", "exp", "explain", "grad", "gradcheck", "gradients",
     "is_recording", "leaky_relu", "linear", "log", "no_grad", "node_names", "primitives", "relu",
     "reverse_topological_order", "save_frames", "sigmoid", "sin", "sqrt", "tanh", "to_sympy",

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from .engine import Constant, Value
+from .graph import Graph, node_names, reading_order
 
 __all__ = ["node_names", "sympy_namespace", "sympy_number", "to_sympy"]
 
@@ -56,76 +57,19 @@ def sympy_number(number: float) -> Any:
     return sympy.Float(number)
 
 
-def reading_order(output: Value) -> list[Value]:
-    """Every non-constant node, inputs first, in the order a person reads the expression.
-
-    A left-to-right depth-first postorder: in ``p - q`` the leaf ``p`` comes before ``q``.
-    Iterative, and independent of the order backward() happens to use.
-    """
-    order: list[Value] = []
-    seen = {output}
-    stack: list[tuple[Value, int]] = [(output, 0)]
-    while stack:
-        node, next_parent = stack[-1]
-        parents = node.parents
-        while next_parent < len(parents):
-            parent = parents[next_parent]
-            next_parent += 1
-            if parent not in seen and type(parent) is not Constant:
-                seen.add(parent)
-                stack[-1] = (node, next_parent)
-                stack.append((parent, 0))
-                break
-        else:
-            stack.pop()
-            order.append(node)
-    return order
-
-
-def node_names(output: Value) -> dict[Value, str]:
-    """A unique, stable name for every non-constant node of the graph.
-
-    A node's label when it has one (a second distinct node with the same label gets
-    ``label_2``); unlabelled leaves get ``v1, v2, ...`` and unlabelled operations are
-    named after their operation (``mul1``, ``sigmoid1`` ...), in input-to-output order.
-    """
-    order = reading_order(output)
-    taken = {node.label for node in order if node.label}
-    names: dict[Value, str] = {}
-    used: set[str] = set()
-    counters: dict[str, int] = {}
-
-    def fresh(stem: str) -> str:
-        while True:
-            counters[stem] = counters.get(stem, 0) + 1
-            candidate = f"{stem}{counters[stem]}"
-            if candidate not in taken and candidate not in used:
-                return candidate
-
-    for node in order:
-        if node.label:
-            name = node.label
-            if name in used:  # a second node with this label: label_2, label_3, ...
-                counters.setdefault(f"{node.label}_", 1)
-                name = fresh(f"{node.label}_")
-        else:
-            name = fresh("v" if node._prim is None else node._prim.name)
-        used.add(name)
-        names[node] = name
-    return names
-
-
-def to_sympy(output: Value, names: dict[Value, str] | None = None) -> Any:
+def to_sympy(output: Value | Graph, names: dict[Value, str] | None = None) -> Any:
     """The whole expression as SymPy, over one symbol per leaf (named by ``node_names``).
 
     Constants (numbers written into the expression) appear as numbers.
     """
-    if not isinstance(output, Value):
+    if not isinstance(output, (Value, Graph)):
         raise TypeError(f"to_sympy() needs a Value, not {type(output).__name__}")
-    return sympy_expressions(output, names)[output]
+    root = output.output if isinstance(output, Graph) else output
+    return sympy_expressions(output, names)[root]
 
 
-def sympy_expressions(output: Value, names: dict[Value, str] | None = None) -> dict[Value, Any]:
+def sympy_expressions(output: Value | Graph,
+                      names: dict[Value, str] | None = None) -> dict[Value, Any]:
     """Every non-constant node of the graph as a SymPy expression over the leaves' symbols.
 
     The primitives' forward rules evaluated over SymPy: ``to_sympy`` is the output's entry,
@@ -134,9 +78,11 @@ def sympy_expressions(output: Value, names: dict[Value, str] | None = None) -> d
     import sympy
 
     f = sympy_namespace()
-    names = node_names(output) if names is None else names
+    graph = output if isinstance(output, Graph) else None
+    root = graph.output if graph is not None else output
+    names = (graph.names if graph is not None else node_names(root)) if names is None else names
     expressions: dict[Value, Any] = {}
-    for node in reading_order(output):
+    for node in (graph.reading_order if graph is not None else reading_order(root)):
         prim = node._prim
         if prim is None:
             expressions[node] = sympy.Symbol(names[node])

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from operator import attrgetter
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from . import primitives as P
 from .primitives import FLOAT, Primitive
@@ -42,7 +42,7 @@ def _as_float(data: Any, what: str) -> float:
     try:
         number = float(data)
     except OverflowError:  # an int such as 10**400 has no float
-        digits = int(int(data).bit_length() * math.log10(2)) + 1
+        digits = int(int(cast(Any, data)).bit_length() * math.log10(2)) + 1
         raise ValueError(f"{what} is too large for a float: an int of about {digits} digits"
                          ) from None
     if not math.isfinite(number):
@@ -277,7 +277,7 @@ def constant(number: float) -> Constant:
     return node
 
 
-def _operand(other: Any) -> Value | Any:
+def _operand(other: Any) -> Any:
     """A Value for the other side of an operator, or NotImplemented (Python's TypeError)."""
     if type(other) is float or type(other) is int:
         # Fast path: a number already cached (only finite ones are) is its Constant; an int
@@ -787,7 +787,7 @@ def _propagate(order: list[Value]) -> None:
             elif type(a) is not tuple:  # one input (never a Constant: that folds)
                 a.grad += upstream * prim.derivatives[0](a._data, node._data, F)
             else:  # any number of inputs (linear): every local derivative from one call
-                slopes = prim.gradient([p._data for p in a], node._data, F)
+                slopes = prim.gradient([p._data for p in a], node._data, F)  # type: ignore[misc]
                 for parent, slope in zip(a, slopes):
                     if type(parent) is not Constant:
                         parent.grad += upstream * slope
@@ -900,12 +900,13 @@ def install_method(prim: Primitive) -> None:
     """
     if not prim.method or prim.arity is None or prim.arity < 1:
         return
-    if prim.arity == 1:
-        def method(self: Value) -> Value:
-            return _apply1(prim, self)
-    else:
-        def method(self: Value, *rest: Any, **keywords: Any) -> Value:
-            return prim(self, *rest, **keywords)  # type: ignore[no-any-return]
+    def unary(self: Value) -> Value:
+        return _apply1(prim, self)
+
+    def with_settings(self: Value, *rest: Any, **keywords: Any) -> Value:
+        return prim(self, *rest, **keywords)  # type: ignore[no-any-return]
+
+    method: Callable[..., Value] = unary if prim.arity == 1 else with_settings
     names = prim.input_names
     method.__name__ = prim.name
     method.__qualname__ = f"Value.{prim.name}"

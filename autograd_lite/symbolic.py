@@ -79,7 +79,7 @@ def sympy_expressions(output: Value | Graph,
 
     f = sympy_namespace()
     graph = output if isinstance(output, Graph) else None
-    root = graph.output if graph is not None else output
+    root: Value = graph.output if graph is not None else output  # type: ignore[assignment]
     names = (graph.names if graph is not None else node_names(root)) if names is None else names
     expressions: dict[Value, Any] = {}
     for node in (graph.reading_order if graph is not None else reading_order(root)):

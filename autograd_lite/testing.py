@@ -145,7 +145,10 @@ class _Undecided:
 _UNDECIDED = _Undecided()
 
 
-def _hull(*numbers: float) -> tuple[float, float]:
+Range = tuple[float, float]  # an interval as (low, high), as the generator keeps them
+
+
+def _hull(*numbers: float) -> Range:
     return (min(numbers), max(numbers))
 
 
@@ -428,7 +431,7 @@ class Expression:
                            f"{', '.join(self.variables)}"
                            + (f": missing {', '.join(missing)}" if missing else "")
                            + (f": unknown {', '.join(extra)}" if extra else ""))
-        checked = {}
+        checked: dict[str, float] = {}
         for name in self.variables:
             number = point[name]
             if isinstance(number, bool) or not isinstance(number, numbers.Real):
@@ -556,16 +559,17 @@ def _round_up(x: float) -> float:
 class _Program:
     """A straight-line program being drawn: nodes, their intervals, the steps."""
 
-    def __init__(self, variables: Sequence[str], domain: dict[str, Interval]) -> None:
+    def __init__(self, variables: Sequence[str], domain: dict[str, Range]) -> None:
         self.variables = tuple(variables)
         self.domain = domain
-        self.ranges: list[Interval] = [domain[name] for name in variables]
+        self.ranges: list[Range] = [domain[name] for name in variables]
         self.steps: list[Step] = []
 
     def emit(self, primitive: str, operands: tuple[int | float, ...],
              role: str = "operation") -> int:
         entry = PRIMITIVES[primitive]
-        ranges = [self.ranges[o] if isinstance(o, int) else (o, o) for o in operands]
+        ranges: list[Range] = [self.ranges[o] if isinstance(o, int) else (o, o)
+                               for o in operands]
         low, high = output_range(entry, ranges)
         # A whisker of slack against rounding in the interval arithmetic itself.
         slack = 1e-9 * (1 + max(abs(low), abs(high)))
@@ -611,7 +615,8 @@ class _Program:
         return node
 
     def overflows(self, primitive: str, operands: tuple[int | float, ...]) -> bool:
-        ranges = [self.ranges[o] if isinstance(o, int) else (o, o) for o in operands]
+        ranges: list[Range] = [self.ranges[o] if isinstance(o, int) else (o, o)
+                               for o in operands]
         try:
             low, high = output_range(PRIMITIVES[primitive], ranges)
         except (OverflowError, ValueError, ZeroDivisionError):
@@ -651,10 +656,11 @@ class _Program:
                               else self.earlier_node(draw))
         if other == latest and primitive in ("sub", "div"):
             other = draw(st.sampled_from(_CONSTANTS))  # x - x and x / x are constants
-        pair = [latest, other] if draw(st.booleans()) else [other, latest]
+        pair: list[int | float] = [latest, other] if draw(st.booleans()) else [other, latest]
         for position in range(2):
-            if isinstance(pair[position], int):
-                pair[position] = self.smooth(pair[position], smooth[position], draw)
+            operand = pair[position]
+            if isinstance(operand, int):
+                pair[position] = self.smooth(operand, smooth[position], draw)
         return self.emit(primitive, (pair[0], pair[1]))
 
     def power(self, draw: Any, latest: int) -> int:

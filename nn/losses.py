@@ -229,7 +229,7 @@ def softmax_cross_entropy(logits: Any, target: Any) -> Value:
     zs = _logits(logits, "softmax_cross_entropy")
     log_y = _log_softmax(zs)
     if isinstance(target, numbers.Integral) and not isinstance(target, bool):
-        if not 0 <= target < len(zs):
+        if not 0 <= int(target) < len(zs):
             raise IndexError(f"softmax_cross_entropy: target class {target} is out of range "
                              f"for {len(zs)} logits (classes 0 to {len(zs) - 1})")
         return _as_value(-log_y[int(target)])

@@ -176,7 +176,7 @@ class Module:
                                  f"({', '.join(name for name, _ in params)}), "
                                  f"got {len(values)} values")
             updates = [(name, p, v) for (name, p), v in zip(params, values)]
-        checked = []
+        checked: list[tuple[Value, float]] = []
         for name, p, v in updates:
             if isinstance(v, Value):
                 v = v.data
@@ -307,7 +307,8 @@ class MLP(Module):
         xs: Sequence[Value | float] = _check_inputs(inputs, self.nin, "MLP")
         for layer in self.layers:
             xs = layer._forward(xs)
-        return xs[0] if len(xs) == 1 else list(xs)
+        outputs = [x for x in xs if isinstance(x, Value)]  # a layer's outputs are Values
+        return outputs[0] if len(outputs) == 1 else outputs
 
     def parameters(self) -> list[Value]:
         return [p for layer in self.layers for p in layer.parameters()]

@@ -193,8 +193,8 @@ class StepDecay(Schedule):
         super().__init__(lr)
         if isinstance(every, bool) or not isinstance(every, numbers.Integral) or every < 1:
             raise ValueError(f"StepDecay every must be a positive int, got {every!r}")
-        self.every = int(every)
-        self.factor = _positive(factor, "StepDecay factor")
+        self.every: int = int(every)
+        self.factor: float = _positive(factor, "StepDecay factor")
 
     def rate(self, epoch: int) -> float:
         return self.lr * self.factor ** (epoch // self.every)
@@ -233,7 +233,7 @@ class LinearDecay(Schedule):
         self.final_lr = _positive(final_lr, "LinearDecay final_lr", allow_zero=True)
         if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
             raise ValueError(f"LinearDecay epochs must be a positive int, got {epochs!r}")
-        self.epochs = int(epochs)
+        self.epochs: int = int(epochs)
 
     def rate(self, epoch: int) -> float:
         fraction = min(epoch, self.epochs) / self.epochs
@@ -248,7 +248,7 @@ class CosineDecay(Schedule):
         self.final_lr = _positive(final_lr, "CosineDecay final_lr", allow_zero=True)
         if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
             raise ValueError(f"CosineDecay epochs must be a positive int, got {epochs!r}")
-        self.epochs = int(epochs)
+        self.epochs: int = int(epochs)
 
     def rate(self, epoch: int) -> float:
         fraction = min(epoch, self.epochs) / self.epochs

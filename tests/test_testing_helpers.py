@@ -320,7 +320,7 @@ def test_a_rule_broken_only_for_second_derivatives_is_caught(monkeypatch):
 
 
 def scaled_gradients(factor):
-    real = testing.gradients
+    real = testing.references.gradients
 
     def gradients(output, inputs, create_graph=False):
         return [g * factor for g in real(output, inputs, create_graph=create_graph)]
@@ -342,7 +342,7 @@ TANH_OF_PRODUCT = Expression.from_function(lambda x, y: (x * y).tanh(),
     (assert_second_derivatives_match_finite_differences, 1e-4),
 ], ids=lambda h: getattr(h, "__name__", str(h)))
 def test_a_slightly_wrong_result_is_caught(monkeypatch, helper, error):
-    monkeypatch.setattr(testing, "gradients", scaled_gradients(1 + error))
+    monkeypatch.setattr(testing.references, "gradients", scaled_gradients(1 + error))
     with pytest.raises(AssertionError, match="disagree"):
         helper(TANH_OF_PRODUCT, {"x": 0.3, "y": -1.1})
 
@@ -350,7 +350,7 @@ def test_a_slightly_wrong_result_is_caught(monkeypatch, helper, error):
 @pytest.mark.parametrize("helper", ALL_HELPERS, ids=lambda h: h.__name__)
 def test_rounding_noise_of_1e_12_is_accepted(monkeypatch, helper):
     # The tolerances are tight, but not tighter than floating point.
-    monkeypatch.setattr(testing, "gradients", scaled_gradients(1 + 1e-12))
+    monkeypatch.setattr(testing.references, "gradients", scaled_gradients(1 + 1e-12))
     helper(TANH_OF_PRODUCT, {"x": 0.3, "y": -1.1})
 
 
@@ -376,7 +376,7 @@ def test_a_generated_failure_shows_the_program():
         expression, point = case
         real = engine_gradients(expression, point)
         wrong = {name: 2 * g + 1 for name, g in real.items()}
-        testing._compare("engine gradients", expression, point, wrong,
+        testing.assertions._compare("engine gradients", expression, point, wrong,
                          sympy_gradients(expression, point), "SymPy's diff", 1e-7, 1e-9)
 
     with pytest.raises(AssertionError, match=r"(?s)program:.*n0 = x.*exp\(n"):

@@ -3,21 +3,12 @@
     s0 -> (w0) -> x1 -> S -> s1 -> (w1) -> x2 -> S -> s2 -> (w2) -> out
 """
 
-from autograd_lite import Value, sigmoid
+from autograd_lite.lectures import KRAMER_TARGET, kramer_chain
 
-s0, w0, w1, w2 = Value(2.0, "s0"), Value(2.0, "w0"), Value(1.0, "w1"), Value(0.5, "w2")
-target = 0.7
-
-x1 = w0 * s0
-x1.label = "x1"
-s1 = sigmoid(x1)
-s1.label = "s1"
-x2 = w1 * s1
-x2.label = "x2"
-s2 = sigmoid(x2)
-s2.label = "s2"
-out = w2 * s2
-out.label = "out"
+n = kramer_chain()  # the slide's first guess: s0 = 2, w0 = 2, w1 = 1, w2 = 0.5
+s0, w0, w1, w2 = n["s0"], n["w0"], n["w1"], n["w2"]
+x1, s1, x2, s2, out = n["x1"], n["s1"], n["x2"], n["s2"], n["out"]
+target = KRAMER_TARGET
 cost = 0.5 * (target - out) ** 2
 cost.label = "C"
 

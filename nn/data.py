@@ -11,6 +11,7 @@ import numbers
 import random
 from typing import NamedTuple
 
+from autograd_lite import lectures
 from autograd_lite.primitives import FLOAT
 
 __all__ = ["KRAMER_ROWS", "KRAMER_WEIGHTS", "Dataset", "kramer", "two_moons", "xor"]
@@ -79,18 +80,9 @@ def two_moons(n: int = 100, noise: float = 0.1, seed: int | None = 0,
     return Dataset(xs, ys)
 
 
-# The six (s0, out) rows printed on Kramer's slides ("What weights (w0 w1 w2) produced
-# these data?"). A least-squares fit in NumPy/SciPy answers the slide's question: every row
-# is out = w2·S(w1·S(w0·s0)) with (w0, w1, w2) = (1, −2, 3), to the 8 printed digits.
-KRAMER_ROWS: tuple[tuple[float, float], ...] = (
-    (0.32625098, 0.71507894),
-    (-0.65595776, 1.0065779),
-    (-0.9664146, 1.09676408),
-    (1.53148642, 0.48558244),
-    (-1.07312405, 1.12584863),
-    (1.32680081, 0.51212226),
-)
-KRAMER_WEIGHTS: tuple[float, float, float] = (1.0, -2.0, 3.0)
+# The slide's data and the weights that produced it live with the lecture's other facts.
+KRAMER_ROWS = lectures.KRAMER_ROWS
+KRAMER_WEIGHTS = lectures.KRAMER_WEIGHTS
 
 
 def kramer(n: int | None = None, seed: int | None = 0) -> Dataset:

@@ -75,3 +75,20 @@ def test_one_gradient_descent_step_lowers_the_cost():
     new = {k: n[k].data - alpha * n[k].grad for k in ("w0", "w1", "w2")}
     after = kramer_chain(**new)
     assert 0.5 * (target - after["out"].data) ** 2 < cost.data
+
+
+def test_the_example_script_prints_the_slide_numbers():
+    # examples/kramer.py, run as a user runs it; the numbers are the slides' (s1 = 0.982,
+    # s2 = 0.7275, out = 0.3638) and the hand formulas' (dout/dw1 = w2·s2(1 − s2)·s1).
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "examples" / "kramer.py"
+    printed = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                             check=True, timeout=60).stdout
+    s1 = 1 / (1 + math.exp(-4.0))
+    s2 = 1 / (1 + math.exp(-s1))
+    assert "s1 = 0.9820" in printed and "s2 = 0.7275" in printed and "out = 0.3638" in printed
+    assert f"dout/dw1 = {0.5 * s2 * (1 - s2) * s1:.6f}" in printed
+    assert f"dout/dw2 = {(0.5 * s2 - 0.7) * s2:.6f}" in printed  # dC/dw2 = (out − target)·s2

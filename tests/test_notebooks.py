@@ -9,9 +9,12 @@ the saved copies are checked too: executed, error-free, and in step with the gen
 from __future__ import annotations
 
 import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 
+import jupytext
 import nbformat
 import pytest
 from nbclient import NotebookClient
@@ -25,7 +28,14 @@ LECTURE_NOTEBOOKS = [
     "04_activations_vanishing_gradients.ipynb",
     "05_losses_and_natural_pairs.ipynb",
 ]
+SOURCES_DIR = NOTEBOOKS_DIR / "src"
+SOURCES = [Path(name).with_suffix(".py").name for name in LECTURE_NOTEBOOKS]
 CELL_TIMEOUT = 300  # seconds for one cell: a hung kernel fails instead of blocking the suite
+# Notebook idioms that pyproject.toml lets the sources use, because ruff lints a .py as one
+# module: an import at the top of a cell, a `;` hiding a cell's value, a bare name showing it.
+# Ruff linting a notebook applies these rules cell by cell, so each idiom is still refused
+# anywhere Jupyter gives it no meaning (an import or a `;` in the middle of a cell).
+CELL_RULES = ("E402", "E703", "B018")
 
 
 def run_notebook(nb: nbformat.NotebookNode) -> None:
@@ -44,6 +54,16 @@ def load_generator() -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def ruff_cell_findings(nb: nbformat.NotebookNode) -> list[str]:
+    """Ruff's findings for CELL_RULES in nb, linted as an .ipynb (so per cell)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--isolated", "--select", ",".join(CELL_RULES),
+         "--output-format", "concise", "--stdin-filename", "notebook.ipynb", "-"],
+        input=nbformat.writes(nb), capture_output=True, text=True, check=False)
+    assert result.returncode in (0, 1), f"ruff failed:\n{result.stderr}"
+    return [line for line in result.stdout.splitlines() if line.startswith("notebook.ipynb:")]
 
 
 def test_the_five_lecture_notebooks_are_there():
@@ -96,3 +116,21 @@ def test_saved_notebook_matches_its_generator(name: str):
     assert saved == expected, (
         f"{name} differs from notebooks/build_notebooks.py: edit the cells there and run "
         "python notebooks/build_notebooks.py")
+
+
+@pytest.mark.parametrize("name", SOURCES)
+def test_source_uses_notebook_idioms_only_where_a_cell_gives_them_a_meaning(name: str):
+    findings = ruff_cell_findings(jupytext.read(SOURCES_DIR / name))
+    assert not findings, f"notebooks/src/{name}, cell by cell:\n" + "\n".join(findings)
+
+
+def test_the_per_cell_check_refuses_the_idioms_in_the_middle_of_a_cell():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in (
+        "import math\nx = math.pi\nimport sys",   # an import after code
+        "y = 1;\nx",                              # a `;` that hides nothing
+        "x\ny = 2",                               # a bare name that shows nothing
+        "import math\nx = math.e\nx;",            # all three where a cell allows them
+    )]
+    codes = [finding.split(": ", 1)[1].split()[0] for finding in ruff_cell_findings(nb)]
+    assert codes == ["E402", "E703", "B018"]

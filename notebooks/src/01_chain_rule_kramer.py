@@ -61,8 +61,12 @@ for name, printed in slide.items():
 # $\frac{ds_2}{dx_2} = s_2(1 - s_2)$.
 #
 # 1. **SymPy**, doing the slide's quotient rule step by step;
-# 2. **the engine**: the one rule the sigmoid has in the table of primitives
-#    (`autograd_lite/primitives.py`), read as a formula (over SymPy symbols) and as a number;
+# 2. **the engine**: the sigmoid's entry in the table of primitives
+#    (`autograd_lite/primitives.py`), read as a formula (over SymPy symbols) and as a number.
+#    The entry holds the derivative twice, proven equal: the lecture's $s(1 - s)$, which
+#    `trace` and `explain` print, and $s \cdot S(-x)$, which computes with every digit even
+#    where $s$ rounds to 1 (at $x = 37$, $1 - s$ is 0 in floats, while $S(-37) = 8.5 \cdot
+#    10^{-17}$);
 # 3. **finite differences**: wiggle $x_2$ and watch $s_2$ — the slides' "idea: wiggle".
 
 # %%
@@ -81,9 +85,20 @@ S_x = numerator / denominator
 
 # The engine's rule, read from the table: inputs (x), the output (s2), a namespace.
 s2 = sp.Symbol("s2")
-table_formula = SIGMOID.derivatives[0](x, s2, sympy_namespace())
-print("the table's rule:", table_formula)                  # s2*(1 - s2)
-assert sp.simplify(table_formula.subs(s2, S_x) - quotient_rule) == 0
+lecture_form = SIGMOID.shown_derivative(0, (x,), s2, sympy_namespace())
+computed_form = SIGMOID.derivatives[0](x, s2, sympy_namespace())
+print("the table's rule, as printed:", lecture_form)       # s2*(1 - s2)
+print("the table's rule, as computed:", computed_form)     # s2/(exp(x) + 1), i.e. s2·S(−x)
+assert sp.simplify(lecture_form.subs(s2, S_x) - quotient_rule) == 0
+assert sp.simplify(computed_form.subs(s2, S_x) - quotient_rule) == 0
+
+# Why two forms: at x = 37 the sigmoid rounds to 1.0, and 1 − s loses every digit.
+s_37 = FLOAT.sigmoid(37.0)
+print(f"at x = 37: s(1 - s) = {s_37 * (1 - s_37)}, "
+      f"s·S(-x) = {SIGMOID.derivatives[0](37.0, s_37, FLOAT):.4g}")
+assert s_37 * (1 - s_37) == 0.0
+assert math.isclose(SIGMOID.derivatives[0](37.0, s_37, FLOAT),
+                    float(quotient_rule.subs(x, 37).evalf(30)), rel_tol=1e-12)
 
 # Numbers at the slide's x2 = 0.982: the table's rule, SymPy, and finite differences.
 x2 = n["x2"].data

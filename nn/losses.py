@@ -24,21 +24,24 @@ import numbers
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from autograd_lite import Value
+from autograd_lite import Constant, Value
+from autograd_lite.engine import constant
 
 __all__ = [
     "LOSSES", "binary_cross_entropy", "binary_cross_entropy_with_logits", "get",
     "half_squared_error", "hinge", "log_softmax", "mse", "softmax", "softmax_cross_entropy",
 ]
 
-Scalar = Value | float
+# Every loss computes on Values only: a number given as a prediction or target becomes a
+# constant of the graph (it gets no gradient), so there is one code path, not a float twin.
+Scalar = Value
 Loss = Callable[[Any, Any], Value]
 
 
 # ---------------------------------------------------------------- checking inputs
 
 
-def _scalar(x: Any, what: str) -> Scalar:
+def _scalar(x: Any, what: str) -> Value:
     if isinstance(x, Value):
         return x
     if isinstance(x, bool) or not isinstance(x, numbers.Real):
@@ -46,14 +49,19 @@ def _scalar(x: Any, what: str) -> Scalar:
     number = float(x)
     if not math.isfinite(number):
         raise ValueError(f"{what} must be finite, got {number!r}")
-    return number
+    return constant(number)
 
 
-def _data(x: Scalar) -> float:
-    return x.data if isinstance(x, Value) else x
+def _data(x: Value) -> float:
+    return x.data
 
 
-def _as_list(x: Any, what: str) -> list[Scalar]:
+def _given(x: Value, number: float) -> bool:
+    """Is ``x`` exactly ``number``, written as a number (a constant)?"""
+    return type(x) is Constant and x.data == number
+
+
+def _as_list(x: Any, what: str) -> list[Value]:
     """A prediction/target as a list of scalars: one number or Value, or a sequence of them."""
     if isinstance(x, (Value, numbers.Real)) and not isinstance(x, bool):
         return [_scalar(x, what)]
@@ -69,7 +77,7 @@ def _as_list(x: Any, what: str) -> list[Scalar]:
     return [_scalar(item, f"{what}[{i}]") for i, item in enumerate(items)]
 
 
-def _pairs(prediction: Any, target: Any, loss: str) -> list[tuple[Scalar, Scalar]]:
+def _pairs(prediction: Any, target: Any, loss: str) -> list[tuple[Value, Value]]:
     ys = _as_list(prediction, f"{loss}: prediction")
     ts = _as_list(target, f"{loss}: target")
     if len(ys) != len(ts):
@@ -77,12 +85,11 @@ def _pairs(prediction: Any, target: Any, loss: str) -> list[tuple[Scalar, Scalar
     return list(zip(ys, ts))
 
 
-def _total(terms: Sequence[Scalar]) -> Value:
-    """The sum as a Value (a sum of plain numbers becomes a Value leaf)."""
+def _total(terms: Sequence[Value]) -> Value:
     total = terms[0]
     for term in terms[1:]:
         total = total + term
-    return total if isinstance(total, Value) else Value(total)
+    return total
 
 
 # ---------------------------------------------------------------- regression
@@ -107,7 +114,7 @@ def mse(prediction: Any, target: Any) -> Value:
 # ---------------------------------------------------------------- binary classification
 
 
-def _probability_target(t: Any, loss: str) -> Scalar:
+def _probability_target(t: Any, loss: str) -> Value:
     t = _scalar(t, f"{loss}: target")
     if not 0.0 <= _data(t) <= 1.0:
         raise ValueError(f"{loss}: target must be a probability in [0, 1] (a class 0 or 1), "
@@ -128,14 +135,14 @@ def binary_cross_entropy(prediction: Any, target: Any) -> Value:
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"binary_cross_entropy: prediction must be a probability in [0, 1] "
                          f"(e.g. a sigmoid output), got {p!r}")
-    terms: list[Scalar] = []
-    if _data(t) != 0.0 or isinstance(t, Value):
+    terms: list[Value] = []
+    if not _given(t, 0.0):
         if p == 0.0:
             raise ValueError("binary_cross_entropy: prediction is 0 but the target is "
                              f"{_data(t)!r}: the loss −t·ln(0) is infinite (a saturated "
                              "sigmoid? use binary_cross_entropy_with_logits)")
         terms.append(-t * _log(y))
-    if _data(t) != 1.0 or isinstance(t, Value):
+    if not _given(t, 1.0):
         if p == 1.0:
             raise ValueError("binary_cross_entropy: prediction is 1 but the target is "
                              f"{_data(t)!r}: the loss −(1 − t)·ln(0) is infinite (a saturated "
@@ -144,14 +151,12 @@ def binary_cross_entropy(prediction: Any, target: Any) -> Value:
     return _total(terms)
 
 
-def _log(x: Scalar) -> Scalar:
-    return x.log() if isinstance(x, Value) else math.log(x)
+def _log(x: Value) -> Value:
+    return x.log()
 
 
-def _softplus(z: Scalar) -> Scalar:
+def _softplus(z: Value) -> Value:
     """ln(1 + e^z) without overflow: both branches are the same smooth function."""
-    if not isinstance(z, Value):
-        return max(z, 0.0) + math.log1p(math.exp(-abs(z)))
     if z.data > 0:
         return z + (1 + (-z).exp()).log()
     return (1 + z.exp()).log()
@@ -178,46 +183,41 @@ def hinge(score: Any, label: Any) -> Value:
     if _data(y) not in (-1.0, 1.0):
         raise ValueError(f"hinge: label must be -1 or +1, got {_data(y)!r} "
                          "(for 0/1 labels use binary_cross_entropy_with_logits)")
-    margin = 1 - y * s
-    return margin.relu() if isinstance(margin, Value) else Value(max(0.0, margin))
+    return (1 - y * s).relu()
 
 
 # ---------------------------------------------------------------- several classes
 
 
-def _logits(logits: Any, what: str) -> list[Scalar]:
+def _logits(logits: Any, what: str) -> list[Value]:
     if isinstance(logits, (Value, numbers.Real)):
         raise TypeError(f"{what}: logits must be a list of numbers or Values (one per class), "
                         f"not a single {type(logits).__name__}")
     return _as_list(logits, f"{what}: logits")
 
 
-def _log_softmax(zs: list[Scalar]) -> list[Scalar]:
+def _log_softmax(zs: list[Value]) -> list[Value]:
     # Shift by the largest logit (a constant: the shift cancels in the gradient) so that
     # exp never overflows: log softmax(z)_i = z_i − m − ln Σ_j e^(z_j − m).
     m = max(_data(z) for z in zs)
     shifted = [z - m for z in zs]
-    exps = [s.exp() if isinstance(s, Value) else math.exp(s) for s in shifted]
+    exps = [s.exp() for s in shifted]
     log_total = _log(_total(exps))
     return [s - log_total for s in shifted]
 
 
 def log_softmax(logits: Any) -> list[Value]:
     """ln softmax(z)_i = z_i − ln Σ_j e^(z_j), computed without overflow."""
-    return [_as_value(v) for v in _log_softmax(_logits(logits, "log_softmax"))]
+    return _log_softmax(_logits(logits, "log_softmax"))
 
 
 def softmax(logits: Any) -> list[Value]:
     """y_i = e^(z_i) / Σ_j e^(z_j) (Lecture 5's softmax), computed without overflow."""
     zs = _logits(logits, "softmax")
     m = max(_data(z) for z in zs)
-    exps = [_as_value(z - m).exp() for z in zs]
+    exps = [(z - m).exp() for z in zs]
     total = _total(exps)
     return [e / total for e in exps]
-
-
-def _as_value(x: Scalar) -> Value:
-    return x if isinstance(x, Value) else Value(x)
 
 
 def softmax_cross_entropy(logits: Any, target: Any) -> Value:
@@ -232,7 +232,7 @@ def softmax_cross_entropy(logits: Any, target: Any) -> Value:
         if not 0 <= int(target) < len(zs):
             raise IndexError(f"softmax_cross_entropy: target class {target} is out of range "
                              f"for {len(zs)} logits (classes 0 to {len(zs) - 1})")
-        return _as_value(-log_y[int(target)])
+        return -log_y[int(target)]
     if isinstance(target, (bool, float, Value)):
         raise TypeError("softmax_cross_entropy: target must be a class index (int) or a list "
                         f"of probabilities, not {type(target).__name__}")
@@ -244,7 +244,7 @@ def softmax_cross_entropy(logits: Any, target: Any) -> Value:
     if min(probabilities) < 0 or not math.isclose(sum(probabilities), 1.0, abs_tol=1e-9):
         raise ValueError("softmax_cross_entropy: target probabilities must be >= 0 and sum "
                          f"to 1, got {probabilities}")
-    terms = [-t * ly for t, ly in zip(ts, log_y) if isinstance(t, Value) or t != 0.0]
+    terms = [-t * ly for t, ly in zip(ts, log_y) if not _given(t, 0.0)]
     return _total(terms)
 
 

@@ -118,32 +118,12 @@ def _example_loss(loss: Callable[[Any, Any], Value], model: Any, x: Any, y: Any,
     return value
 
 
-class _ProgressBar:
-    """One line on stderr, rewritten in place: epoch, bar, loss, elapsed seconds."""
+def _progress_bar(epochs: int, file: TextIO) -> Any:
+    """tqdm's bar (the library the ecosystem uses): in place on a terminal, one line."""
+    from tqdm import tqdm
 
-    WIDTH = 24
-
-    def __init__(self, epochs: int, file: TextIO) -> None:
-        self.epochs = epochs
-        self.file = file
-        self.shown = False
-        self.width = 0  # the last line's length: a shorter line must blank out its tail
-
-    def update(self, epoch: int, loss: float, lr: float, seconds: float) -> None:
-        done = round(self.WIDTH * epoch / self.epochs)
-        bar = "#" * done + "." * (self.WIDTH - done)
-        width = len(str(self.epochs))
-        line = (f"fit epoch {epoch:>{width}}/{self.epochs} [{bar}] "
-                f"loss {loss:.4g}  lr {lr:.3g}  {seconds:.1f}s")
-        self.file.write("\r" + line.ljust(self.width))
-        self.width = len(line)
-        self.file.flush()
-        self.shown = True
-
-    def close(self) -> None:
-        if self.shown:
-            self.file.write("\n")
-            self.file.flush()
+    return tqdm(total=epochs, file=file, desc="fit", unit="epoch", leave=True,
+                dynamic_ncols=True, mininterval=0.1)
 
 
 # A progress bar appears by itself only on a terminal and only when the run looks long.
@@ -193,7 +173,7 @@ def fit(model: Any, data: Any, loss: str | Callable[[Any, Any], Value] = "half_s
             raise TypeError(f"fit: metric {name!r} must be a function of the model")
 
     out = sys.stderr if file is None else file
-    bar = _ProgressBar(epochs, out) if progress else None
+    bar = _progress_bar(epochs, out) if progress else None
     auto = progress is None and hasattr(out, "isatty") and out.isatty()
     rng = random.Random(seed)
     order = list(range(len(xs)))
@@ -228,9 +208,11 @@ def fit(model: Any, data: Any, loss: str | Callable[[Any, Any], Value] = "half_s
                 history.metrics[name].append(float(metric(model)))
             elapsed = time.perf_counter() - start
             if auto and bar is None and elapsed * epochs / (epoch + 1) > AUTO_PROGRESS_SECONDS:
-                bar = _ProgressBar(epochs, out)
+                bar = _progress_bar(epochs, out)
+                bar.update(epoch)  # the epochs run before it appeared
             if bar is not None:
-                bar.update(epoch + 1, epoch_loss, optimizer.lr, elapsed)
+                bar.set_postfix(loss=f"{epoch_loss:.4g}", lr=f"{optimizer.lr:.3g}", refresh=False)
+                bar.update(1)
             if target_loss is not None and epoch_loss <= target_loss:
                 history.stopped_early = epoch + 1 < epochs
                 break

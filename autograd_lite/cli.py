@@ -266,6 +266,10 @@ Examples:
     draw.add_argument("--summarise", action="store_true",
                       help="with more than --max-nodes nodes, draw the N nearest the output "
                            "and one node counting the rest")
+    draw.add_argument("--render-timeout", metavar="SECONDS", type=_positive_float,
+                      default=20.0,
+                      help="stop Graphviz's dot if one image takes longer than this to lay "
+                           "out (default: 20)")
     draw.set_defaults(run=run_draw)
     return parser
 
@@ -571,9 +575,25 @@ def _image_format(path: Path) -> str:
     return "jpeg" if extension == "jpg" else extension
 
 
+def _render_error(exc: Exception, path: Path) -> GraphError:
+    """A drawing dot could not lay out within its bounds, in the command line's terms."""
+    from .drawing import RenderTimeoutError
+
+    size = f" ({exc.nodes} value nodes)" if getattr(exc, "nodes", None) else ""
+    fewer = "draw fewer nodes (--summarise --max-nodes 50)"
+    if isinstance(exc, RenderTimeoutError):
+        return GraphError(f"Graphviz's dot did not finish laying out {str(path)!r}{size} "
+                          f"within {exc.limit:g} s and was stopped; {fewer}, or allow more "
+                          "time with --render-timeout SECONDS")
+    return GraphError(f"Graphviz's dot ran out of memory laying out {str(path)!r}{size} and "
+                      f"was stopped; {fewer}")
+
+
 def _write_drawing(drawing: Any, path: Path, image_format: str) -> tuple[Path, str]:
     """Write an image with Graphviz's dot; without dot, the .dot text. Returns (path, note)."""
     import graphviz
+
+    from .drawing import RenderError
 
     try:
         if path.parent and not path.parent.exists():
@@ -592,6 +612,8 @@ def _write_drawing(drawing: Any, path: Path, image_format: str) -> tuple[Path, s
                               "sudo apt-get install graphviz; macOS: brew install graphviz; "
                               "https://graphviz.org/download/) and run again, or render it "
                               f"yourself: dot -T{image_format} {dot_path} -o {path}")
+        except RenderError as exc:  # (GraphvizNotFound is an ExecutableNotFound: above)
+            raise _render_error(exc, path) from None
         path.write_bytes(image)
         return path, ""
     except OSError as exc:
@@ -639,7 +661,8 @@ def run_draw(args: argparse.Namespace) -> int:
                          f"out); add --summarise to draw the {args.max_nodes} nodes nearest "
                          "the output, or raise --max-nodes")
     options: dict[str, Any] = {"show_derivatives": args.derivatives,
-                               "max_nodes": args.max_nodes, "summarise": args.summarise}
+                               "max_nodes": args.max_nodes, "summarise": args.summarise,
+                               "render_timeout": args.render_timeout}
     if highlight:
         options["highlight"] = highlight
     with _backward_errors("backward pass"):

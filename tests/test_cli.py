@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import sympy
+from dot_processes import HAS_PROC, mark_children, processes_with
 
 from autograd_lite import cli
 from autograd_lite.cli import KRAMER_GRAPH, main
@@ -488,3 +489,39 @@ def test_demo_without_graphviz_writes_the_dot_file(tmp_path):
     assert "wrote k.dot" in done.stdout
     assert "Graphviz's dot program is not installed" in done.stderr
     assert "epoch" not in done.stderr  # --no-progress
+
+
+# ---------------------------------------------------------------- bad input (issue 10)
+
+
+def _one_line_error(done: subprocess.CompletedProcess) -> str:
+    """The exit-2 contract: one line on stderr, no traceback; returns that line."""
+    assert done.returncode == 2, (done.returncode, done.stderr)
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("autograd-lite: error: ")
+    return lines[0]
+
+
+def _shared_weight_chain_text(layers: int) -> str:
+    """h1 = tanh(w*x); ...; h_k = tanh(w*h_k-1): one weight in every layer."""
+    return "; ".join(["h1 = tanh(w*x)"] + [f"h{k} = tanh(w*h{k - 1})"
+                                           for k in range(2, layers + 1)])
+
+
+@pytest.mark.skipif(not HAS_PROC, reason="needs Linux /proc")
+def test_draw_stops_a_slow_layout_with_one_line_and_leaves_no_dot_running(tmp_path,
+                                                                          monkeypatch):
+    import time
+
+    marker = mark_children(monkeypatch)
+    start = time.monotonic()
+    done = _python_m("draw", _shared_weight_chain_text(124), "--at", "w=0.5,x=0.3",
+                     "-o", str(tmp_path / "g.svg"), "--render-timeout", "0.5")
+    assert time.monotonic() - start < 10  # dot alone needs over 5 s for this drawing
+    line = _one_line_error(done)
+    assert "within 0.5 s" in line and "250 value nodes" in line
+    assert "--summarise --max-nodes 50" in line and "--render-timeout" in line
+    assert done.stdout == "" and not (tmp_path / "g.svg").exists()
+    assert processes_with(marker) == []

@@ -234,6 +234,9 @@ Example:
     explain.add_argument("--max-paths", metavar="N", type=_positive_int, default=1000,
                          help="refuse a formula with more than N paths (default: 1000), "
                               "which explains nothing; 'trace' still gives the number")
+    explain.add_argument("--max-factors", metavar="N", type=_positive_int, default=10_000,
+                         help="refuse a formula with more than N local derivatives over all "
+                              "its paths together (default: 10000)")
     explain.add_argument("--json", action="store_true", help="print machine-readable JSON")
     explain.set_defaults(run=run_explain)
 
@@ -502,15 +505,24 @@ def _differentiable_node(graph: EvaluatedGraph, name: str) -> Value:
     return node
 
 
-def _count_paths(output: Value, wrt: Value) -> int:
-    """How many paths lead from ``wrt`` up to ``output`` (each a term of the chain rule)."""
-    order = reverse_topological_order(output)  # output first: users before their inputs
-    paths = {output: 1}
-    for node in order:
-        for parent in node.parents:
-            if type(parent) is not Constant:  # numbers get no gradient: no path ends there
-                paths[parent] = paths.get(parent, 0) + paths.get(node, 0)
-    return paths.get(wrt, 0)
+@contextmanager
+def _size_in_flags(head: str, args: argparse.Namespace) -> Iterator[None]:
+    """explain counts the paths and factors and checks the limits; say it in flags."""
+    from .explanation import ExplanationSizeError
+
+    try:
+        yield
+    except ExplanationSizeError as exc:
+        count = exc.count
+        if count.paths > args.max_paths:
+            too_big = f"is a sum over {count.paths} paths, more than --max-paths {args.max_paths}"
+            flag = "--max-paths"
+        else:
+            too_big = (f"has {count.factors} factors over its {count.paths} paths, more than "
+                       f"--max-factors {args.max_factors}")
+            flag = "--max-factors"
+        raise GraphError(f"{head} {too_big}: a formula that long explains nothing; 'trace' "
+                         f"gives the number (or raise {flag})") from None
 
 
 def run_explain(args: argparse.Namespace) -> int:
@@ -522,13 +534,10 @@ def run_explain(args: argparse.Namespace) -> int:
     explanations = []
     for name in _wrt_names(args, graph):
         node = _differentiable_node(graph, name)
-        paths = _count_paths(output, node)
-        if paths > args.max_paths:
-            raise GraphError(f"d{_output_name(graph)}/d{name} is a sum over {paths} paths, more "
-                             f"than --max-paths {args.max_paths}: a formula that long explains "
-                             "nothing; 'trace' gives the number (or raise --max-paths)")
-        with _backward_errors(f"explain d{_output_name(graph)}/d{name}"):
-            explanation = explain(output, node, expand=args.expand, max_paths=args.max_paths)
+        head = f"d{_output_name(graph)}/d{name}"
+        with _backward_errors(f"explain {head}"), _size_in_flags(head, args):
+            explanation = explain(output, node, expand=args.expand,
+                                  max_paths=args.max_paths, max_factors=args.max_factors)
         _check_finite({name: explanation.value}, explanation.output_name)
         explanations.append(explanation)
     if args.json:

@@ -525,3 +525,21 @@ def test_draw_stops_a_slow_layout_with_one_line_and_leaves_no_dot_running(tmp_pa
     assert "--summarise --max-nodes 50" in line and "--render-timeout" in line
     assert done.stdout == "" and not (tmp_path / "g.svg").exists()
     assert processes_with(marker) == []
+
+
+def test_explain_bounds_the_factors_over_all_paths_with_one_line(capsys):
+    # 9 diamonds (512 paths), then 1880 products: 512 · (2·9 + 1880) = 971,776 factors.
+    # This took 44 s and printed 24 MB (226 MB with --json) before the bound.
+    diamonds = ["d1 = x*2 + x*3"] + [f"d{k} = d{k - 1}*2 + d{k - 1}*3" for k in range(2, 10)]
+    graph = "; ".join([*diamonds, "out = d9" + "*0.5" * 1880])
+    status, out, err = run(capsys, "explain", graph, "--at", "x=0.1", "--json")
+    assert status == 2 and out == ""
+    assert err.strip() == ("autograd-lite: error: dout/dx has 971776 factors over its 512 "
+                           "paths, more than --max-factors 10000: a formula that long "
+                           "explains nothing; 'trace' gives the number (or raise "
+                           "--max-factors)")
+    small = "; ".join([*diamonds[:4], "out = d4" + "*0.5" * 617])  # 16 · 625 = 10,000
+    assert run(capsys, "explain", small, "--at", "x=0.1", "--max-factors", "9999")[0] == 2
+    data = run_json(capsys, "explain", small, "--at", "x=0.1")
+    (explanation,) = data["explanations"]
+    assert sum(len(path["factors"]) for path in explanation["paths"]) == 10_000

@@ -400,8 +400,26 @@ def _number(value: float) -> str:
 
 
 def _json(data: Any, stream: TextIO) -> None:
-    json.dump(data, stream, indent=2, allow_nan=False)
-    stream.write("\n")
+    # The whole text first: a failure half-way must not leave half a JSON document behind.
+    text = json.dumps(data, indent=2, allow_nan=False)
+    stream.write(text + "\n")
+
+
+def _finite_or_null(number: float) -> float | None:
+    return number if math.isfinite(number) else None
+
+
+def _overflow_note(explanation: Any) -> str | None:
+    """Why a path's product (or their sum) is null in explain's JSON, or None."""
+    overflowed = [k for k, path in enumerate(explanation.paths, start=1)
+                  if not math.isfinite(path.value)]
+    if not overflowed and math.isfinite(explanation.path_sum):
+        return None
+    which = (f"the products along path(s) {', '.join(map(str, overflowed[:10]))}"
+             f"{' ...' if len(overflowed) > 10 else ''}" if overflowed
+             else "the sum of the paths' products")
+    return (f"{which} overflow a float and are null here (JSON has no inf or nan); 'value' "
+            "is the engine's gradient, which sums the same terms node by node")
 
 
 def _forward_lines(graph: EvaluatedGraph) -> list[str]:
@@ -551,17 +569,23 @@ def run_explain(args: argparse.Namespace) -> int:
                 "formula": e.symbols_text() if not e.note else "0",
                 "numbers": e.numbers_text() if not e.note else "0",
                 "value": e.value,
-                "path_sum": e.path_sum,
+                # A product along one path can overflow to ±inf (and the sum to nan) where
+                # the gradient does not: the engine adds contributions at each node, where
+                # they cancel (y·1e200 − y·1e200). The gradient is right and the text form
+                # shows it, so refusing would hide a good answer: JSON writes null for the
+                # numbers it cannot hold (as JavaScript's JSON.stringify does) and says why.
+                "path_sum": _finite_or_null(e.path_sum),
                 "note": e.note,
+                "overflow": _overflow_note(e),
                 "paths": [{
                     "nodes": [e.names[n] for n in path.nodes],
                     "factors": [{
                         "derivative": f"d{e.names[f.node]}/d{e.names[f.parent]}",
                         "formula": str(f.formula),
                         "formula_text": format_formula(f.formula),
-                        "value": f.value,
+                        "value": _finite_or_null(f.value),
                     } for f in path.factors],
-                    "value": path.value,
+                    "value": _finite_or_null(path.value),
                 } for path in e.paths],
             } for e in explanations],
         }, sys.stdout)

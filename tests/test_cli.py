@@ -543,3 +543,29 @@ def test_explain_bounds_the_factors_over_all_paths_with_one_line(capsys):
     data = run_json(capsys, "explain", small, "--at", "x=0.1")
     (explanation,) = data["explanations"]
     assert sum(len(path["factors"]) for path in explanation["paths"]) == 10_000
+
+
+def test_explain_json_with_path_products_that_overflow_is_whole_and_says_so(capsys):
+    # At x = 1e-300: y = 1e-100 and both terms y·1e200 = 1e100 are finite. dout/dy =
+    # 1e200 − 1e200 = 0, so dout/dx = 0 · 1e200 = 0 (by hand); but each path's product
+    # 1 · 1e200 · 1e200 (and −1 · 1e200 · 1e200) is beyond a float: ±inf, and their sum nan.
+    # This exited 1 ("internal error") leaving half a JSON document on stdout.
+    status, out, err = run(capsys, "explain", "y = x*1e200; out = y*1e200 - y*1e200",
+                           "--at", "x=1e-300", "--json")
+    assert status == 0, err
+    (explanation,) = json.loads(out)["explanations"]
+    assert explanation["value"] == 0.0
+    assert explanation["path_sum"] is None
+    assert [path["value"] for path in explanation["paths"]] == [None, None]
+    assert [[f["value"] for f in path["factors"]] for path in explanation["paths"]] == [
+        [1.0, 1e200, 1e200], [-1.0, 1e200, 1e200]]
+    assert "path(s) 1, 2 overflow a float and are null" in explanation["overflow"]
+    kramer = run_json(capsys, "explain", KRAMER_GRAPH, "--at", AT, "--wrt", "w1")
+    assert kramer["explanations"][0]["overflow"] is None
+
+
+def test_json_is_written_whole_or_not_at_all():
+    stream = io.StringIO()
+    with pytest.raises(ValueError):
+        cli._json({"fine": 1.0, "then": [math.nan]}, stream)
+    assert stream.getvalue() == ""

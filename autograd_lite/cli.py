@@ -888,12 +888,18 @@ def _fit_kramer_rows(program: GraphProgram, rows: Sequence[tuple[float, float]],
     bar = ProgressBar(args.epochs, sys.stderr, enabled=not args.no_progress)
     start_cost = math.nan
     for epoch in range(1, args.epochs + 1):
-        cost: Any = 0.0
-        for s0, target in rows:
-            out = program.evaluate({"s0": s0, **weights}).output
-            cost = cost + 0.5 * (out - target) ** 2
-        optimizer.zero_grad()
-        cost.backward()
+        try:
+            cost: Any = 0.0
+            for s0, target in rows:
+                out = program.evaluate({"s0": s0, **weights}).output
+                cost = cost + 0.5 * (out - target) ** 2
+            optimizer.zero_grad()
+            cost.backward()
+        except (ArithmeticError, ValueError) as exc:
+            # Too big a step sends the weights so far that the cost overflows a float.
+            weights_now = ", ".join(f"{name} = {w.data:.3g}" for name, w in weights.items())
+            raise GraphError(f"gradient descent diverged at epoch {epoch} ({weights_now}: "
+                             f"{exc}); try a smaller --lr") from None
         if epoch == 1:
             start_cost = cost.data
         for name, weight in weights.items():
@@ -901,6 +907,10 @@ def _fit_kramer_rows(program: GraphProgram, rows: Sequence[tuple[float, float]],
                 raise GraphError(f"gradient descent diverged at epoch {epoch} (dC/d{name} = "
                                  f"{weight.grad!r}); try a smaller --lr")
         optimizer.step()
+        for name, weight in weights.items():
+            if not math.isfinite(weight.data):
+                raise GraphError(f"gradient descent diverged at epoch {epoch} ({name} = "
+                                 f"{weight.data!r} after the step); try a smaller --lr")
         bar.update(epoch, cost.data)
     final_cost = sum(0.5 * (program.evaluate({"s0": s0, **weights}).output.data - target) ** 2
                      for s0, target in rows)

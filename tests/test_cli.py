@@ -569,3 +569,14 @@ def test_json_is_written_whole_or_not_at_all():
     with pytest.raises(ValueError):
         cli._json({"fine": 1.0, "then": [math.nan]}, stream)
     assert stream.getvalue() == ""
+
+
+def test_demo_with_a_huge_learning_rate_says_it_diverged(capsys, tmp_path):
+    # α = 1e10 throws the weights past 1e150 within a few epochs; (out − target)² then
+    # overflows a float. This was exit 1, "internal error: OverflowError".
+    status, _out, err = run(capsys, "demo", "--lr", "1e10", "--no-progress",
+                            "-o", str(tmp_path / "k.svg"))
+    assert status == 2
+    (line,) = err.splitlines()
+    assert re.match(r"autograd-lite: error: gradient descent diverged at epoch \d+ \(", line)
+    assert line.endswith("try a smaller --lr")

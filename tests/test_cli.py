@@ -580,3 +580,48 @@ def test_demo_with_a_huge_learning_rate_says_it_diverged(capsys, tmp_path):
     (line,) = err.splitlines()
     assert re.match(r"autograd-lite: error: gradient descent diverged at epoch \d+ \(", line)
     assert line.endswith("try a smaller --lr")
+
+
+def _strict_utf8(*argv: str | bytes, cwd: Path, stdin: bytes | None = None,
+                 ) -> subprocess.CompletedProcess:
+    """The CLI where stdout/stderr encode strict UTF-8 (PYTHONIOENCODING=utf-8), as bytes."""
+    env = {**os.environ, "PYTHONPATH": str(Path(cli.__file__).parents[1]),
+           "PYTHONIOENCODING": "utf-8", "LC_ALL": "C.UTF-8"}
+    return subprocess.run([sys.executable, "-m", "autograd_lite", *argv], input=stdin,
+                          capture_output=True, env=env, cwd=cwd, check=False)
+
+
+def test_a_file_name_with_invalid_utf8_is_written_and_shown_escaped(tmp_path):
+    # The shell passes the byte 0xE9 (Latin-1 é) as is; Python gets it as a surrogate.
+    # Printing "wrote <name>" failed: exit 1, UnicodeEncodeError.
+    done = _strict_utf8("draw", "out = x*2", "--at", "x=1", "-o", b"caf\xe9.svg",
+                        "--frames", b"fr\xe9", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.decode("ascii").splitlines() == [
+        "wrote caf\\xe9.svg", "wrote 1 frames to fr\\xe9/ (step-1-out.svg ... step-1-out.svg)"]
+    assert (tmp_path / os.fsdecode(b"caf\xe9.svg")).read_bytes().startswith(b"<?xml")
+    assert (tmp_path / os.fsdecode(b"fr\xe9") / "step-1-out.svg").exists()
+
+
+def test_invalid_utf8_on_stdin_is_one_line_saying_where(tmp_path):
+    # "out = x*2 # caf" is 15 bytes: the bad byte is the 16th. This was exit 1,
+    # UnicodeDecodeError; under C.UTF-8 it read as an "invisible character '\udce9'".
+    done = _strict_utf8("trace", "-", "--at", "x=1", cwd=tmp_path,
+                        stdin=b"out = x*2 # caf\xe9\n")
+    assert done.returncode == 2 and done.stdout == b""
+    assert done.stderr.decode("ascii") == ("autograd-lite: error: the graph on stdin is not "
+                                           "valid UTF-8: byte 0xe9 at line 1, byte 16\n")
+    fine = _strict_utf8("trace", "-", "--at", "x=1", cwd=tmp_path,
+                        stdin="out = x*2 # café\n".encode())
+    assert fine.returncode == 0 and b"dout/dx = 2" in fine.stdout
+
+
+@pytest.mark.parametrize("option", ["-o", "-f", "--frames"])
+def test_a_nul_byte_in_a_file_name_is_a_usage_error(capsys, option):
+    # No OS file name holds a NUL (open() raised ValueError: exit 1, internal error).
+    name = "a\0b.svg"
+    status, out, err = run(capsys, "draw", "out = x*2", "--at", "x=1", option, name)
+    assert status == 2 and out == ""
+    (line,) = err.splitlines()
+    assert "contains a NUL byte, which no file name can contain" in line
+    assert line.startswith(f"autograd-lite: error: argument {option}")

@@ -14,6 +14,7 @@ the user writes is evaluated as Python.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import math
 import os
@@ -582,55 +583,72 @@ def _size_in_flags(head: str, args: argparse.Namespace) -> Iterator[None]:
 
 
 def run_explain(args: argparse.Namespace) -> int:
-    from .explanation import explain
-    from .tracing import format_formula
+    from .symbolic import DEFAULT_SYMPY_TIMEOUT, SymbolicTimeoutError, run_sympy
 
     graph = _build(args)
     output = _require_graph_output(graph)
+    nodes = {name: _differentiable_node(graph, name) for name in _wrt_names(args, graph)}
+    try:
+        # All the SymPy work (building, and printing, which recurses as deep as an expanded
+        # formula nests) in one bounded run: the text is written only once it is whole.
+        text = run_sympy(lambda: _explain_text(args, graph, output, nodes), what="explain",
+                         timeout=DEFAULT_SYMPY_TIMEOUT)
+    except SymbolicTimeoutError:
+        raise GraphError(f"explain: SymPy did not finish within {DEFAULT_SYMPY_TIMEOUT:g} s "
+                         "and was stopped: the formula is too deep or too big to write out"
+                         f"{' (try without --expand)' if args.expand else ''}; 'trace' "
+                         "gives the numbers") from None
+    sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _explain_text(args: argparse.Namespace, graph: EvaluatedGraph, output: Value,
+                  nodes: dict[str, Value]) -> str:
+    from .explanation import explain
+    from .tracing import format_formula
+
     explanations = []
-    for name in _wrt_names(args, graph):
-        node = _differentiable_node(graph, name)
+    for name, node in nodes.items():
         head = f"d{_output_name(graph)}/d{name}"
         with _backward_errors(f"explain {head}"), _size_in_flags(head, args):
             explanation = explain(output, node, expand=args.expand,
                                   max_paths=args.max_paths, max_factors=args.max_factors)
         _check_finite({name: explanation.value}, explanation.output_name)
         explanations.append(explanation)
-    if args.json:
-        _json({
-            "graph": graph.program.text,
-            "output": _output_name(graph),
-            "explanations": [{
-                "wrt": e.wrt_name,
-                "text": str(e),
-                "expression": str(e.expression),
-                "formula": e.symbols_text() if not e.note else "0",
-                "numbers": e.numbers_text() if not e.note else "0",
-                "value": e.value,
-                # A product along one path can overflow to ±inf (and the sum to nan) where
-                # the gradient does not: the engine adds contributions at each node, where
-                # they cancel (y·1e200 − y·1e200). The gradient is right and the text form
-                # shows it, so refusing would hide a good answer: JSON writes null for the
-                # numbers it cannot hold (as JavaScript's JSON.stringify does) and says why.
-                "path_sum": _finite_or_null(e.path_sum),
-                "note": e.note,
-                "overflow": _overflow_note(e),
-                "paths": [{
-                    "nodes": [e.names[n] for n in path.nodes],
-                    "factors": [{
-                        "derivative": f"d{e.names[f.node]}/d{e.names[f.parent]}",
-                        "formula": str(f.formula),
-                        "formula_text": format_formula(f.formula),
-                        "value": _finite_or_null(f.value),
-                    } for f in path.factors],
-                    "value": _finite_or_null(path.value),
-                } for path in e.paths],
-            } for e in explanations],
-        }, sys.stdout)
-        return EXIT_OK
-    for explanation in explanations:
-        print(explanation)
-    return EXIT_OK
+    if not args.json:
+        return "".join(f"{explanation}\n" for explanation in explanations)
+    text = io.StringIO()
+    _json({
+        "graph": graph.program.text,
+        "output": _output_name(graph),
+        "explanations": [{
+            "wrt": e.wrt_name,
+            "text": str(e),
+            "expression": str(e.expression),
+            "formula": e.symbols_text() if not e.note else "0",
+            "numbers": e.numbers_text() if not e.note else "0",
+            "value": e.value,
+            # A product along one path can overflow to ±inf (and the sum to nan) where
+            # the gradient does not: the engine adds contributions at each node, where
+            # they cancel (y·1e200 − y·1e200). The gradient is right and the text form
+            # shows it, so refusing would hide a good answer: JSON writes null for the
+            # numbers it cannot hold (as JavaScript's JSON.stringify does) and says why.
+            "path_sum": _finite_or_null(e.path_sum),
+            "note": e.note,
+            "overflow": _overflow_note(e),
+            "paths": [{
+                "nodes": [e.names[n] for n in path.nodes],
+                "factors": [{
+                    "derivative": f"d{e.names[f.node]}/d{e.names[f.parent]}",
+                    "formula": str(f.formula),
+                    "formula_text": format_formula(f.formula),
+                    "value": _finite_or_null(f.value),
+                } for f in path.factors],
+                "value": _finite_or_null(path.value),
+            } for path in e.paths],
+        } for e in explanations],
+    }, text)
+    return text.getvalue()
 
 
 # ---------------------------------------------------------------- draw

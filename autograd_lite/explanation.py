@@ -15,7 +15,13 @@ from typing import Any
 from ._options import check_limit
 from .engine import Constant, Value, backprop, reverse_topological_order
 from .primitives import FLOAT
-from .symbolic import node_names, sympy_expressions
+from .symbolic import (
+    DEFAULT_SYMPY_TIMEOUT,
+    check_depth,
+    node_names,
+    run_sympy,
+    sympy_expressions,
+)
 from .tracing import format_formula, format_number, local_formula
 
 __all__ = ["DEFAULT_MAX_FACTORS", "DEFAULT_MAX_PATHS", "Explanation", "ExplanationSizeError",
@@ -101,10 +107,14 @@ class Explanation:
         """The sum over paths of the products of local derivatives, computed from the paths."""
         return sum(path.value for path in self.paths)
 
+    def _sympy(self, work: Any) -> Any:
+        # Expanded formulas nest as deep as the graph: SymPy's printer needs the room.
+        return run_sympy(work, what="explain (printing)") if self.expanded else work()
+
     def symbols_text(self) -> str:
         """``w2 · s2·(1 − s2) · s1``: each path's factors in order, paths joined by +."""
-        return self._join(lambda factor: factor.formula_text, lambda path: format_formula(
-            path.expression))
+        return self._sympy(lambda: self._join(lambda factor: factor.formula_text,
+                                              lambda path: format_formula(path.expression)))
 
     def numbers_text(self) -> str:
         """``0.5 · 0.1982 · 0.982``: the same factors as numbers (4 significant digits)."""
@@ -142,7 +152,8 @@ class Explanation:
         import sympy
 
         head = rf"\frac{{d\,{self.output_name}}}{{d\,{self.wrt_name}}}"
-        return (f"${head} = {sympy.latex(self.expression)} = "
+        latex = self._sympy(lambda: sympy.latex(self.expression))
+        return (f"${head} = {latex} = "
                 f"{format_number(self.value).replace('−', '-')}$")
 
 
@@ -212,7 +223,8 @@ def _check_size(count: PathCount, max_paths: int | None, max_factors: int | None
 
 def explain(output: Value, wrt: Value, *, expand: bool = False,
             max_paths: int | None = DEFAULT_MAX_PATHS,
-            max_factors: int | None = DEFAULT_MAX_FACTORS) -> Explanation:
+            max_factors: int | None = DEFAULT_MAX_FACTORS,
+            timeout: float | None = DEFAULT_SYMPY_TIMEOUT) -> Explanation:
     """The chain rule for d output / d wrt: the sum over paths of products of local derivatives.
 
     Each local derivative is written in the names of its neighbouring nodes (labels, or
@@ -225,7 +237,8 @@ def explain(output: Value, wrt: Value, *, expand: bool = False,
     paths, or more than ``max_factors`` local derivatives over all paths together (the
     work and the text grow with these), raise ``ExplanationSizeError`` (a ``ValueError``)
     before anything is built: use ``gradients()`` for the number in that case. None lifts
-    a limit.
+    a limit. SymPy gets ``timeout`` seconds (``SymbolicTimeoutError`` past them); with
+    ``expand=True`` the graph may be up to ``symbolic.MAX_SYMBOLIC_DEPTH`` deep.
     """
     if not isinstance(output, Value):
         raise TypeError(f"explain() needs a Value as output, not {type(output).__name__}")
@@ -244,9 +257,16 @@ def explain(output: Value, wrt: Value, *, expand: bool = False,
                f"to {names[output]}")
         return Explanation(output, wrt, [], 0.0, names, expand, note=why)
 
-    _check_size(_count_all(order)[wrt], max_paths, max_factors,
-                f"d{names[output]}/d{names[wrt]}")
+    head = f"d{names[output]}/d{names[wrt]}"
+    _check_size(_count_all(order)[wrt], max_paths, max_factors, head)
+    if expand:
+        check_depth(output, f"explain {head} (expand=True)")
+    return run_sympy(lambda: _explain(output, wrt, expand, names, order),
+                     what=f"explain {head}", timeout=timeout)
 
+
+def _explain(output: Value, wrt: Value, expand: bool, names: dict[Value, str],
+             order: list[Value]) -> Explanation:
     rewrite = sympy_expressions(output, names) if expand else None
     factors: dict[tuple[Value, int], Factor] = {}
 

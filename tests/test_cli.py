@@ -617,11 +617,45 @@ def test_invalid_utf8_on_stdin_is_one_line_saying_where(tmp_path):
 
 
 @pytest.mark.parametrize("option", ["-o", "-f", "--frames"])
-def test_a_nul_byte_in_a_file_name_is_a_usage_error(capsys, option):
+def test_a_nul_byte_in_a_file_name_is_a_usage_error(capsys, option, tmp_path):
     # No OS file name holds a NUL (open() raised ValueError: exit 1, internal error).
     name = "a\0b.svg"
-    status, out, err = run(capsys, "draw", "out = x*2", "--at", "x=1", option, name)
+    image = [] if option == "-o" else ["-o", str(tmp_path / "g.svg")]
+    status, out, err = run(capsys, "draw", "out = x*2", "--at", "x=1", *image, option, name)
     assert status == 2 and out == ""
     (line,) = err.splitlines()
     assert "contains a NUL byte, which no file name can contain" in line
     assert line.startswith(f"autograd-lite: error: argument {option}")
+
+
+def test_explain_expand_on_a_300_deep_chain(capsys):
+    # RecursionError before (exit 1, internal error): SymPy recursed past Python's limit.
+    chain = "; ".join(["a1 = sin(x)"] + [f"a{k} = sin(a{k - 1})" for k in range(2, 301)])
+    data = run_json(capsys, "explain", chain, "--at", "x=0.5", "--expand")
+    (explanation,) = data["explanations"]
+    (path,) = explanation["paths"]
+    assert len(path["factors"]) == 300
+    assert path["factors"][-1]["formula"] == "cos(x)"  # da1/dx
+    assert path["factors"][0]["formula"] == "cos(" + "sin(" * 299 + "x" + ")" * 300
+    value, derivative = 0.5, 1.0
+    for _ in range(300):  # Π cos(a_k-1), by hand
+        derivative *= math.cos(value)
+        value = math.sin(value)
+    assert explanation["value"] == pytest.approx(derivative, rel=1e-12)
+
+
+def test_explain_past_sympys_time_bound_is_one_line(capsys, monkeypatch):
+    import time
+
+    from autograd_lite import symbolic
+
+    monkeypatch.setattr(symbolic, "DEFAULT_SYMPY_TIMEOUT", 1.0)
+    nested = "; ".join(["a1 = tanh(x)"] + [f"a{k} = tanh(a{k - 1})" for k in range(2, 26)])
+    start = time.monotonic()
+    status, out, err = run(capsys, "explain", nested, "--at", "x=0.5", "--expand")
+    assert time.monotonic() - start < 5
+    assert status == 2 and out == ""
+    assert err == ("autograd-lite: error: explain: SymPy did not finish within 1 s and was "
+                   "stopped: the formula is too deep or too big to write out (try without "
+                   "--expand); 'trace' gives the numbers\n")
+    assert run(capsys, "explain", nested, "--at", "x=0.5")[0] == 0  # unexpanded: local rules

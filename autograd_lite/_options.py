@@ -19,7 +19,9 @@ def _shown(value: Any) -> str:
 
 
 def check_bool(function: str, option: str, value: Any) -> bool:
-    """``value`` must be True or False (not 0/1, not a string such as "no")."""
+    """``value`` must be True or False (not 0/1, not a string such as "no" that is true)."""
+    if getattr(getattr(value, "dtype", None), "kind", None) == "b":  # NumPy's bool
+        return bool(value)
     if not isinstance(value, bool):
         raise TypeError(f"{function}: {option} must be True or False, not {_shown(value)}")
     return value

@@ -28,7 +28,7 @@ from typing import Any
 import graphviz
 from graphviz.backend import dot_command, rendering
 
-from ._options import check_limit, check_seconds
+from ._options import check_bool, check_choice, check_count, check_limit, check_seconds
 from .engine import Constant, Value, reverse_topological_order
 from .primitives import FLOAT
 from .symbolic import node_names
@@ -49,6 +49,7 @@ DEFAULT_RENDER_TIMEOUT = 20.0  # seconds of wall time
 DEFAULT_RENDER_MEMORY = 2 * 1024**3  # bytes of data (RLIMIT_DATA; Linux only)
 
 HIGHLIGHT_COLOR = "#d62728"  # the path(s) to the highlighted node
+RANKDIRS = ("LR", "RL", "TB", "BT")  # Graphviz's directions: left to right, ...
 STEP_COLOR = "#1f77b4"  # the node a trace step processes and the contributions it sends
 STEP_FILL = "#ffe08a"
 RECEIVER_FILL = "#d6e6f7"
@@ -395,8 +396,15 @@ def draw(output: Value, *, show_derivatives: bool = False,
     """
     if not isinstance(output, Value):
         raise TypeError(f"draw() needs a Value, not {type(output).__name__}")
-    if max_nodes is not None and (not isinstance(max_nodes, int) or max_nodes < 1):
-        raise ValueError(f"draw: max_nodes must be a positive int or None, got {max_nodes!r}")
+    show_derivatives = check_bool("draw", "show_derivatives", show_derivatives)
+    summarise = check_bool("draw", "summarise", summarise)
+    max_nodes = check_limit("draw", "max_nodes", max_nodes)
+    # A float has at most 17 significant digits: more decimals than that only print noise.
+    decimals = check_count("draw", "decimals", decimals, minimum=0, maximum=17)
+    # dot ignores any other rankdir without a word and draws top to bottom.
+    rankdir = check_choice("draw", "rankdir", rankdir, RANKDIRS)
+    if title is not None and not isinstance(title, str):
+        raise TypeError(f"draw: title must be text or None, not {type(title).__name__}")
     if step is not None:
         if not isinstance(step, Step) or step.trace is None:
             raise TypeError("draw(step=...) takes a Step of a Trace: trace(output)[k]")
@@ -605,6 +613,9 @@ def save_frames(output: Value | Trace, directory: str | Path, format: str = "svg
                          f"(try 'svg', 'png' or 'pdf')")
     if "step" in draw_options:
         raise TypeError("save_frames draws every step itself: do not pass step=")
+    if not isinstance(directory, (str, os.PathLike)):
+        raise TypeError(f"save_frames: directory must be a path (str or Path), not "
+                        f"{type(directory).__name__}")
     if isinstance(output, Trace):
         recorded = output
     elif isinstance(output, Value):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ._options import check_limit
+from ._options import check_bool, check_limit
 from .engine import Constant, Value, backprop, reverse_topological_order
 from .primitives import FLOAT
 from .symbolic import (
@@ -245,6 +245,7 @@ def explain(output: Value, wrt: Value, *, expand: bool = False,
     if not isinstance(wrt, Value):
         raise TypeError(f"explain(output, wrt): wrt must be a Value in output's graph, "
                         f"not {type(wrt).__name__}")
+    expand = check_bool("explain", "expand", expand)
     max_paths = check_limit("explain", "max_paths", max_paths)
     max_factors = check_limit("explain", "max_factors", max_factors)
     names = node_names(output)

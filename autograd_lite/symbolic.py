@@ -283,9 +283,25 @@ def to_sympy(output: Value, names: dict[Value, str] | None = None, *,
     """
     if not isinstance(output, Value):
         raise TypeError(f"to_sympy() needs a Value, not {type(output).__name__}")
+    if names is not None:
+        _check_names(output, names)
     check_depth(output, "to_sympy")
     return run_sympy(lambda: sympy_expressions(output, names)[output],
                      what="to_sympy", timeout=timeout)
+
+
+def _check_names(output: Value, names: Any) -> None:
+    """``names`` must name every node SymPy needs: each leaf and operation of the graph."""
+    if not isinstance(names, dict):
+        raise TypeError(f"to_sympy: names must be a dict of node -> name (as node_names() "
+                        f"gives), not {type(names).__name__}")
+    for node in reading_order(output):
+        if node not in names:
+            raise ValueError(f"to_sympy: names has no name for {node!r}; start from "
+                             "node_names(output) and change the entries you want")
+        if not isinstance(names[node], str) or not names[node]:
+            raise TypeError(f"to_sympy: the name of {node!r} must be a non-empty str, not "
+                            f"{names[node]!r}")
 
 
 def sympy_expressions(output: Value, names: dict[Value, str] | None = None) -> dict[Value, Any]:

@@ -456,3 +456,35 @@ def test_render_bounds_are_checked():
         draw(out, render_memory="2G")
     unbounded = draw(out, render_timeout=None, render_memory=None)
     assert ET.fromstring(unbounded.pipe(format="svg")).tag == f"{SVG}svg"
+
+
+@pytest.mark.parametrize(("options", "error", "message"), [
+    # decimals=-1 failed inside a format string: "Format specifier missing precision".
+    ({"decimals": -1}, ValueError, "draw: decimals must be from 0 to 17, got -1"),
+    ({"decimals": "2"}, TypeError, "draw: decimals must be a whole number, not '2' \\(str\\)"),
+    ({"decimals": 2.0}, TypeError, "draw: decimals must be a whole number, not 2.0"),
+    # dot ignored an unknown rankdir and drew top to bottom.
+    ({"rankdir": "XY"}, ValueError, "draw: rankdir must be one of 'LR', 'RL', 'TB', 'BT'"),
+    ({"max_nodes": True}, TypeError, "draw: max_nodes must be a positive whole number or "
+                                     "None, not True"),
+    ({"max_nodes": 0}, ValueError, "draw: max_nodes must be a positive whole number"),
+    ({"show_derivatives": "no"}, TypeError, "draw: show_derivatives must be True or False"),
+    ({"summarise": 1}, TypeError, "draw: summarise must be True or False, not 1 \\(int\\)"),
+    ({"title": 5}, TypeError, "draw: title must be text or None, not int"),
+])
+def test_draw_options_say_which_option_is_wrong(options, error, message):
+    with pytest.raises(error, match=message):
+        draw(kramer_chain()["out"], **options)
+
+
+def test_good_draw_options_still_draw():
+    import numpy as np
+
+    out = kramer_chain()["out"]
+    assert "data 0.36 " in draw(out, decimals=2).source  # out = 0.3638 (slide), 2 decimals
+    assert "rankdir=TB" in draw(out, rankdir="TB", summarise=np.bool_(False)).source
+
+
+def test_save_frames_directory_must_be_a_path():
+    with pytest.raises(TypeError, match="save_frames: directory must be a path"):
+        save_frames(kramer_chain()["out"], 5)

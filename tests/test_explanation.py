@@ -273,3 +273,9 @@ def test_size_limits_are_checked_as_options():
     with pytest.raises(ValueError, match="explain: max_factors must be a positive whole"):
         explain(y, x, max_factors=0)
     assert explain(y, x, max_paths=None, max_factors=None).value == 2.0
+
+
+def test_expand_must_be_a_bool():
+    x = Value(1.0, "x")
+    with pytest.raises(TypeError, match="explain: expand must be True or False, not 'yes'"):
+        explain(x * 2, x, expand="yes")

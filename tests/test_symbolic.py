@@ -296,3 +296,15 @@ def test_the_worker_has_room_for_deep_recursion_through_c_calls():
         down(5_000)
     down.cache_clear()
     assert run_sympy(lambda: down(50_000), what="test") == 50_000
+
+
+def test_to_sympy_names_must_name_every_node():
+    a = Value(1.5, "x")
+    out = a * 2
+    with pytest.raises(ValueError, match="to_sympy: names has no name for Value"):
+        to_sympy(out, names={})  # was a bare KeyError
+    with pytest.raises(TypeError, match="to_sympy: names must be a dict"):
+        to_sympy(out, names=["x"])
+    names = node_names(out)
+    names[a] = "alpha"
+    assert to_sympy(out, names=names) == 2 * sympy.Symbol("alpha")

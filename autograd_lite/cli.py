@@ -14,6 +14,7 @@ the user writes is evaluated as Python.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import math
 import os
@@ -130,11 +131,32 @@ def _error_line(message: str) -> None:
 
 def _tolerate_narrow_terminals() -> None:
     # Formulas use ·, −, ½. On a terminal that cannot show them, print '?' rather than fail.
+    # A UTF-8 stream can show everything but the lone surrogates that stand for invalid
+    # bytes in a file name (-o $'caf\xe9.svg'); under a strict UTF-8 setting
+    # (PYTHONIOENCODING=utf-8) printing one failed. Paths are shown with _shown_path; this
+    # is the net for any other text that carries one: it prints as \udce9.
     for stream in (sys.stdout, sys.stderr):
         encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
-        if encoding != "utf8" and hasattr(stream, "reconfigure"):
-            with suppress(ValueError, OSError):  # a detached stream: leave it alone
+        if not hasattr(stream, "reconfigure"):
+            continue
+        with suppress(ValueError, OSError):  # a detached stream: leave it alone
+            if encoding != "utf8":
                 stream.reconfigure(errors="replace")
+            elif getattr(stream, "errors", "strict") == "strict":
+                stream.reconfigure(errors="backslashreplace")
+
+
+def _shown_path(path: Path | str) -> str:
+    """A file name as text that any terminal can print: invalid bytes as \xe9."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _file_name(text: str) -> Path:
+    """A file name from the command line; a NUL byte cannot be in one (the OS refuses it)."""
+    if "\0" in text:
+        raise argparse.ArgumentTypeError(f"{text!r} contains a NUL byte, which no file name "
+                                         "can contain")
+    return Path(text)
 
 
 # ---------------------------------------------------------------- the parser
@@ -167,7 +189,7 @@ Exit status: 0 ok, 2 usage or input error (one line on stderr), 1 internal error
         "--at", metavar="NAME=VALUE,...", action="append", default=[],
         help="numbers for the graph's inputs, e.g. --at s0=2,w0=2 (repeatable; wins over -f)")
     graph_options.add_argument(
-        "-f", "--values-file", metavar="FILE", type=Path,
+        "-f", "--values-file", metavar="FILE", type=_file_name,
         help="read the inputs' numbers from FILE: name=value items separated by commas or "
              "newlines ('#' starts a comment), or a JSON object {\"s0\": 2, ...}")
 
@@ -181,7 +203,7 @@ Exit status: 0 ok, 2 usage or input error (one line on stderr), 1 internal error
             "to a file, then gradient descent on the slide's six data rows to "
             "answer its question: what weights (w0 w1 w2) produced these data?"),
         epilog=f"Example:\n  {PROG} demo -o kramer.svg")
-    demo.add_argument("-o", "--output", metavar="FILE", type=Path, default=Path("kramer.svg"),
+    demo.add_argument("-o", "--output", metavar="FILE", type=_file_name, default=Path("kramer.svg"),
                       help="where to write the graph drawing (default: kramer.svg; without "
                            "Graphviz's dot, the .dot file is written instead)")
     demo.add_argument("--epochs", type=_positive_int, default=3000,
@@ -234,6 +256,9 @@ Example:
     explain.add_argument("--max-paths", metavar="N", type=_positive_int, default=1000,
                          help="refuse a formula with more than N paths (default: 1000), "
                               "which explains nothing; 'trace' still gives the number")
+    explain.add_argument("--max-factors", metavar="N", type=_positive_int, default=10_000,
+                         help="refuse a formula with more than N local derivatives over all "
+                              "its paths together (default: 10000)")
     explain.add_argument("--json", action="store_true", help="print machine-readable JSON")
     explain.set_defaults(run=run_explain)
 
@@ -252,13 +277,13 @@ Example:
 Examples:
   {PROG} draw "{KRAMER_GRAPH}" --at s0=2,w0=2,w1=1,w2=0.5 -o graph.svg --highlight w0
   {PROG} draw "{KRAMER_GRAPH}" --at s0=2,w0=2,w1=1,w2=0.5 -o graph.png --frames frames/""")
-    draw.add_argument("-o", "--output", metavar="FILE", type=Path, default=Path("graph.svg"),
+    draw.add_argument("-o", "--output", metavar="FILE", type=_file_name, default=Path("graph.svg"),
                       help="the image to write (default: graph.svg)")
     draw.add_argument("--highlight", metavar="NAME", action="append", default=[],
                       help="draw the path(s) from NAME to the output in red (repeatable)")
     draw.add_argument("--derivatives", action="store_true",
                       help="label every edge with its local derivative (formula = number)")
-    draw.add_argument("--frames", metavar="DIR", type=Path,
+    draw.add_argument("--frames", metavar="DIR", type=_file_name,
                       help="also write one image per backward step into DIR (a flip-book)")
     draw.add_argument("--max-nodes", metavar="N", type=_positive_int, default=250,
                       help="refuse to draw more than N value nodes (default: 250), since a "
@@ -266,6 +291,10 @@ Examples:
     draw.add_argument("--summarise", action="store_true",
                       help="with more than --max-nodes nodes, draw the N nearest the output "
                            "and one node counting the rest")
+    draw.add_argument("--render-timeout", metavar="SECONDS", type=_positive_float,
+                      default=20.0,
+                      help="stop Graphviz's dot if one image takes longer than this to lay "
+                           "out (default: 20)")
     draw.set_defaults(run=run_draw)
     return parser
 
@@ -315,9 +344,26 @@ def _momentum(text: str) -> float:
 def _read_graph_text(graph: str) -> str:
     if graph != "-":
         return graph
-    text = sys.stdin.read(MAX_TEXT_LENGTH + 1)
+    too_long = UsageError(f"the graph on stdin is longer than {MAX_TEXT_LENGTH} characters")
+    binary = getattr(sys.stdin, "buffer", None)
+    if binary is None:  # a text stream without bytes underneath (a test's StringIO)
+        text = sys.stdin.read(MAX_TEXT_LENGTH + 1)
+    else:
+        # Bytes, decoded here: the stream's own decoding fails with a traceback on invalid
+        # UTF-8 (or, under C.UTF-8, turns it into surrogates the graph then calls invisible).
+        limit = 4 * MAX_TEXT_LENGTH  # a character is at most 4 bytes of UTF-8
+        data = binary.read(limit + 1)
+        if len(data) > limit:
+            raise too_long
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data[:exc.start].count(b"\n") + 1
+            column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+            raise UsageError(f"the graph on stdin is not valid UTF-8: byte "
+                             f"0x{data[exc.start]:02x} at line {line}, byte {column}") from None
     if len(text) > MAX_TEXT_LENGTH:
-        raise UsageError(f"the graph on stdin is longer than {MAX_TEXT_LENGTH} characters")
+        raise too_long
     return text
 
 
@@ -393,8 +439,26 @@ def _number(value: float) -> str:
 
 
 def _json(data: Any, stream: TextIO) -> None:
-    json.dump(data, stream, indent=2, allow_nan=False)
-    stream.write("\n")
+    # The whole text first: a failure half-way must not leave half a JSON document behind.
+    text = json.dumps(data, indent=2, allow_nan=False)
+    stream.write(text + "\n")
+
+
+def _finite_or_null(number: float) -> float | None:
+    return number if math.isfinite(number) else None
+
+
+def _overflow_note(explanation: Any) -> str | None:
+    """Why a path's product (or their sum) is null in explain's JSON, or None."""
+    overflowed = [k for k, path in enumerate(explanation.paths, start=1)
+                  if not math.isfinite(path.value)]
+    if not overflowed and math.isfinite(explanation.path_sum):
+        return None
+    which = (f"the products along path(s) {', '.join(map(str, overflowed[:10]))}"
+             f"{' ...' if len(overflowed) > 10 else ''}" if overflowed
+             else "the sum of the paths' products")
+    return (f"{which} overflow a float and are null here (JSON has no inf or nan); 'value' "
+            "is the engine's gradient, which sums the same terms node by node")
 
 
 def _forward_lines(graph: EvaluatedGraph) -> list[str]:
@@ -498,64 +562,93 @@ def _differentiable_node(graph: EvaluatedGraph, name: str) -> Value:
     return node
 
 
-def _count_paths(output: Value, wrt: Value) -> int:
-    """How many paths lead from ``wrt`` up to ``output`` (each a term of the chain rule)."""
-    order = reverse_topological_order(output)  # output first: users before their inputs
-    paths = {output: 1}
-    for node in order:
-        for parent in node.parents:
-            if type(parent) is not Constant:  # numbers get no gradient: no path ends there
-                paths[parent] = paths.get(parent, 0) + paths.get(node, 0)
-    return paths.get(wrt, 0)
+@contextmanager
+def _size_in_flags(head: str, args: argparse.Namespace) -> Iterator[None]:
+    """explain counts the paths and factors and checks the limits; say it in flags."""
+    from .explanation import ExplanationSizeError
+
+    try:
+        yield
+    except ExplanationSizeError as exc:
+        count = exc.count
+        if count.paths > args.max_paths:
+            too_big = f"is a sum over {count.paths} paths, more than --max-paths {args.max_paths}"
+            flag = "--max-paths"
+        else:
+            too_big = (f"has {count.factors} factors over its {count.paths} paths, more than "
+                       f"--max-factors {args.max_factors}")
+            flag = "--max-factors"
+        raise GraphError(f"{head} {too_big}: a formula that long explains nothing; 'trace' "
+                         f"gives the number (or raise {flag})") from None
 
 
 def run_explain(args: argparse.Namespace) -> int:
-    from .explanation import explain
-    from .tracing import format_formula
+    from .symbolic import DEFAULT_SYMPY_TIMEOUT, SymbolicTimeoutError, run_sympy
 
     graph = _build(args)
     output = _require_graph_output(graph)
+    nodes = {name: _differentiable_node(graph, name) for name in _wrt_names(args, graph)}
+    try:
+        # All the SymPy work (building, and printing, which recurses as deep as an expanded
+        # formula nests) in one bounded run: the text is written only once it is whole.
+        text = run_sympy(lambda: _explain_text(args, graph, output, nodes), what="explain",
+                         timeout=DEFAULT_SYMPY_TIMEOUT)
+    except SymbolicTimeoutError:
+        raise GraphError(f"explain: SymPy did not finish within {DEFAULT_SYMPY_TIMEOUT:g} s "
+                         "and was stopped: the formula is too deep or too big to write out"
+                         f"{' (try without --expand)' if args.expand else ''}; 'trace' "
+                         "gives the numbers") from None
+    sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _explain_text(args: argparse.Namespace, graph: EvaluatedGraph, output: Value,
+                  nodes: dict[str, Value]) -> str:
+    from .explanation import explain
+    from .tracing import format_formula
+
     explanations = []
-    for name in _wrt_names(args, graph):
-        node = _differentiable_node(graph, name)
-        paths = _count_paths(output, node)
-        if paths > args.max_paths:
-            raise GraphError(f"d{_output_name(graph)}/d{name} is a sum over {paths} paths, more "
-                             f"than --max-paths {args.max_paths}: a formula that long explains "
-                             "nothing; 'trace' gives the number (or raise --max-paths)")
-        with _backward_errors(f"explain d{_output_name(graph)}/d{name}"):
-            explanation = explain(output, node, expand=args.expand, max_paths=args.max_paths)
+    for name, node in nodes.items():
+        head = f"d{_output_name(graph)}/d{name}"
+        with _backward_errors(f"explain {head}"), _size_in_flags(head, args):
+            explanation = explain(output, node, expand=args.expand,
+                                  max_paths=args.max_paths, max_factors=args.max_factors)
         _check_finite({name: explanation.value}, explanation.output_name)
         explanations.append(explanation)
-    if args.json:
-        _json({
-            "graph": graph.program.text,
-            "output": _output_name(graph),
-            "explanations": [{
-                "wrt": e.wrt_name,
-                "text": str(e),
-                "expression": str(e.expression),
-                "formula": e.symbols_text() if not e.note else "0",
-                "numbers": e.numbers_text() if not e.note else "0",
-                "value": e.value,
-                "path_sum": e.path_sum,
-                "note": e.note,
-                "paths": [{
-                    "nodes": [e.names[n] for n in path.nodes],
-                    "factors": [{
-                        "derivative": f"d{e.names[f.node]}/d{e.names[f.parent]}",
-                        "formula": str(f.formula),
-                        "formula_text": format_formula(f.formula),
-                        "value": f.value,
-                    } for f in path.factors],
-                    "value": path.value,
-                } for path in e.paths],
-            } for e in explanations],
-        }, sys.stdout)
-        return EXIT_OK
-    for explanation in explanations:
-        print(explanation)
-    return EXIT_OK
+    if not args.json:
+        return "".join(f"{explanation}\n" for explanation in explanations)
+    text = io.StringIO()
+    _json({
+        "graph": graph.program.text,
+        "output": _output_name(graph),
+        "explanations": [{
+            "wrt": e.wrt_name,
+            "text": str(e),
+            "expression": str(e.expression),
+            "formula": e.symbols_text() if not e.note else "0",
+            "numbers": e.numbers_text() if not e.note else "0",
+            "value": e.value,
+            # A product along one path can overflow to ±inf (and the sum to nan) where
+            # the gradient does not: the engine adds contributions at each node, where
+            # they cancel (y·1e200 − y·1e200). The gradient is right and the text form
+            # shows it, so refusing would hide a good answer: JSON writes null for the
+            # numbers it cannot hold (as JavaScript's JSON.stringify does) and says why.
+            "path_sum": _finite_or_null(e.path_sum),
+            "note": e.note,
+            "overflow": _overflow_note(e),
+            "paths": [{
+                "nodes": [e.names[n] for n in path.nodes],
+                "factors": [{
+                    "derivative": f"d{e.names[f.node]}/d{e.names[f.parent]}",
+                    "formula": str(f.formula),
+                    "formula_text": format_formula(f.formula),
+                    "value": _finite_or_null(f.value),
+                } for f in path.factors],
+                "value": _finite_or_null(path.value),
+            } for path in e.paths],
+        } for e in explanations],
+    }, text)
+    return text.getvalue()
 
 
 # ---------------------------------------------------------------- draw
@@ -571,9 +664,25 @@ def _image_format(path: Path) -> str:
     return "jpeg" if extension == "jpg" else extension
 
 
+def _render_error(exc: Exception, path: Path) -> GraphError:
+    """A drawing dot could not lay out within its bounds, in the command line's terms."""
+    from .drawing import RenderTimeoutError
+
+    size = f" ({exc.nodes} value nodes)" if getattr(exc, "nodes", None) else ""
+    fewer = "draw fewer nodes (--summarise --max-nodes 50)"
+    if isinstance(exc, RenderTimeoutError):
+        return GraphError(f"Graphviz's dot did not finish laying out {str(path)!r}{size} "
+                          f"within {exc.limit:g} s and was stopped; {fewer}, or allow more "
+                          "time with --render-timeout SECONDS")
+    return GraphError(f"Graphviz's dot ran out of memory laying out {str(path)!r}{size} and "
+                      f"was stopped; {fewer}")
+
+
 def _write_drawing(drawing: Any, path: Path, image_format: str) -> tuple[Path, str]:
     """Write an image with Graphviz's dot; without dot, the .dot text. Returns (path, note)."""
     import graphviz
+
+    from .drawing import RenderError
 
     try:
         if path.parent and not path.parent.exists():
@@ -591,7 +700,10 @@ def _write_drawing(drawing: Any, path: Path, image_format: str) -> tuple[Path, s
                               f"{str(dot_path)!r} instead. Install Graphviz (Debian/Ubuntu: "
                               "sudo apt-get install graphviz; macOS: brew install graphviz; "
                               "https://graphviz.org/download/) and run again, or render it "
-                              f"yourself: dot -T{image_format} {dot_path} -o {path}")
+                              f"yourself: dot -T{image_format} {_shown_path(dot_path)} -o "
+                              f"{_shown_path(path)}")
+        except RenderError as exc:  # (GraphvizNotFound is an ExecutableNotFound: above)
+            raise _render_error(exc, path) from None
         path.write_bytes(image)
         return path, ""
     except OSError as exc:
@@ -639,23 +751,24 @@ def run_draw(args: argparse.Namespace) -> int:
                          f"out); add --summarise to draw the {args.max_nodes} nodes nearest "
                          "the output, or raise --max-nodes")
     options: dict[str, Any] = {"show_derivatives": args.derivatives,
-                               "max_nodes": args.max_nodes, "summarise": args.summarise}
+                               "max_nodes": args.max_nodes, "summarise": args.summarise,
+                               "render_timeout": args.render_timeout}
     if highlight:
         options["highlight"] = highlight
     with _backward_errors("backward pass"):
         output.backward()  # so every node shows its gradient
         drawing = draw(output, **options)
     path, note = _write_drawing(drawing, args.output, image_format)
-    print(f"wrote {path}")
+    print(f"wrote {_shown_path(path)}")
     if note:
         print(f"{PROG}: note: {note}", file=sys.stderr)
     if args.frames is not None:
         frame_format = "svg" if image_format in DOT_FORMATS else image_format
         with _backward_errors("backward pass"):
             frames, frame_note = _write_frames(output, args.frames, frame_format, options)
-        print(f"wrote {len(frames)} frames to {args.frames}{os.sep} "
+        print(f"wrote {len(frames)} frames to {_shown_path(args.frames)}{os.sep} "
               f"({frames[0].name} ... {frames[-1].name})" if frames else
-              f"no backward steps: no frames written to {args.frames}")
+              f"no backward steps: no frames written to {_shown_path(args.frames)}")
         if frame_note and not note:
             print(f"{PROG}: note: {frame_note}", file=sys.stderr)
     return EXIT_OK
@@ -765,8 +878,8 @@ def run_demo(args: argparse.Namespace) -> int:
     drawing = draw(out, highlight="w0", show_derivatives=True,
                    title="Kramer: out = w2·S(w1·S(w0·s0)); the path from w0 in red")
     path, note = _write_drawing(drawing, args.output, _image_format(args.output))
-    print(f"  wrote {path} (data and grad on every node, local derivatives on the edges, "
-          "the path from w0 to out in red)")
+    print(f"  wrote {_shown_path(path)} (data and grad on every node, local derivatives on "
+          "the edges, the path from w0 to out in red)")
     if note:
         print(f"{PROG}: note: {note}", file=sys.stderr)
 
@@ -832,12 +945,18 @@ def _fit_kramer_rows(program: GraphProgram, rows: Sequence[tuple[float, float]],
     bar = ProgressBar(args.epochs, sys.stderr, enabled=not args.no_progress)
     start_cost = math.nan
     for epoch in range(1, args.epochs + 1):
-        cost: Any = 0.0
-        for s0, target in rows:
-            out = program.evaluate({"s0": s0, **weights}).output
-            cost = cost + 0.5 * (out - target) ** 2
-        optimizer.zero_grad()
-        cost.backward()
+        try:
+            cost: Any = 0.0
+            for s0, target in rows:
+                out = program.evaluate({"s0": s0, **weights}).output
+                cost = cost + 0.5 * (out - target) ** 2
+            optimizer.zero_grad()
+            cost.backward()
+        except (ArithmeticError, ValueError) as exc:
+            # Too big a step sends the weights so far that the cost overflows a float.
+            weights_now = ", ".join(f"{name} = {w.data:.3g}" for name, w in weights.items())
+            raise GraphError(f"gradient descent diverged at epoch {epoch} ({weights_now}: "
+                             f"{exc}); try a smaller --lr") from None
         if epoch == 1:
             start_cost = cost.data
         for name, weight in weights.items():
@@ -845,6 +964,10 @@ def _fit_kramer_rows(program: GraphProgram, rows: Sequence[tuple[float, float]],
                 raise GraphError(f"gradient descent diverged at epoch {epoch} (dC/d{name} = "
                                  f"{weight.grad!r}); try a smaller --lr")
         optimizer.step()
+        for name, weight in weights.items():
+            if not math.isfinite(weight.data):
+                raise GraphError(f"gradient descent diverged at epoch {epoch} ({name} = "
+                                 f"{weight.data!r} after the step); try a smaller --lr")
         bar.update(epoch, cost.data)
     final_cost = sum(0.5 * (program.evaluate({"s0": s0, **weights}).output.data - target) ** 2
                      for s0, target in rows)

@@ -12,16 +12,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ._options import check_bool, check_limit
 from .engine import Constant, Value, backprop, reverse_topological_order
 from .primitives import FLOAT
-from .symbolic import node_names, sympy_expressions
+from .symbolic import (
+    DEFAULT_SYMPY_TIMEOUT,
+    check_depth,
+    node_names,
+    run_sympy,
+    sympy_expressions,
+)
 from .tracing import format_formula, format_number, local_formula
 
-__all__ = ["DEFAULT_MAX_PATHS", "Explanation", "Factor", "Path", "explain"]
+__all__ = ["DEFAULT_MAX_FACTORS", "DEFAULT_MAX_PATHS", "Explanation", "ExplanationSizeError",
+           "Factor", "Path", "PathCount", "count_paths", "explain"]
 
 # Paths multiply: a chain of n "diamonds" (y = a·x + b·x, repeated) has 2^n of them. Listing
 # more than this is no longer an explanation, so explain() refuses with a clear error.
 DEFAULT_MAX_PATHS = 1000
+# The work (and the text) grows with the factors of all paths together, not with the paths
+# alone: 512 paths of 1,900 factors each took 44 s and printed 24 MB (226 MB as JSON).
+# 10,000 factors take about a second, also as JSON; the lectures' formulas have a handful.
+DEFAULT_MAX_FACTORS = 10_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -95,10 +107,14 @@ class Explanation:
         """The sum over paths of the products of local derivatives, computed from the paths."""
         return sum(path.value for path in self.paths)
 
+    def _sympy(self, work: Any) -> Any:
+        # Expanded formulas nest as deep as the graph: SymPy's printer needs the room.
+        return run_sympy(work, what="explain (printing)") if self.expanded else work()
+
     def symbols_text(self) -> str:
         """``w2 · s2·(1 − s2) · s1``: each path's factors in order, paths joined by +."""
-        return self._join(lambda factor: factor.formula_text, lambda path: format_formula(
-            path.expression))
+        return self._sympy(lambda: self._join(lambda factor: factor.formula_text,
+                                              lambda path: format_formula(path.expression)))
 
     def numbers_text(self) -> str:
         """``0.5 · 0.1982 · 0.982``: the same factors as numbers (4 significant digits)."""
@@ -136,23 +152,79 @@ class Explanation:
         import sympy
 
         head = rf"\frac{{d\,{self.output_name}}}{{d\,{self.wrt_name}}}"
-        return (f"${head} = {sympy.latex(self.expression)} = "
+        latex = self._sympy(lambda: sympy.latex(self.expression))
+        return (f"${head} = {latex} = "
                 f"{format_number(self.value).replace('−', '-')}$")
 
 
-def _count_paths(order: list[Value]) -> dict[Value, int]:
-    """How many paths lead from each node up to the output (order: output first)."""
-    count = {order[0]: 1}
+@dataclass(frozen=True)
+class PathCount:
+    """How big the chain rule for d output / d wrt is, counted before anything is built."""
+
+    paths: int  # terms of the sum: paths from wrt up to the output
+    factors: int  # local derivatives over all paths together (the sum of the paths' lengths)
+
+
+class ExplanationSizeError(ValueError):
+    """The formula has more paths or factors than the limits allow; ``.count`` says how many."""
+
+    def __init__(self, message: str, count: PathCount, max_paths: int | None,
+                 max_factors: int | None) -> None:
+        super().__init__(message)
+        self.count = count
+        self.max_paths = max_paths
+        self.max_factors = max_factors
+
+
+def _count_all(order: list[Value]) -> dict[Value, PathCount]:
+    """For each node: the paths from it up to the output and their total length.
+
+    One pass, output first (``order`` as ``reverse_topological_order`` gives it): a node
+    receives its users' paths, each one link longer. An input used twice (``x*x``) is two
+    links, as the chain rule has two terms.
+    """
+    paths = {order[0]: 1}
+    links = {order[0]: 0}
     for node in order:
-        here = count.get(node, 0)
+        here, length = paths.get(node, 0), links.get(node, 0)
+        if not here:
+            continue
         for parent in node.parents:
             if type(parent) is not Constant:
-                count[parent] = count.get(parent, 0) + here
-    return count
+                paths[parent] = paths.get(parent, 0) + here
+                links[parent] = links.get(parent, 0) + length + here
+    return {node: PathCount(paths[node], links[node]) for node in paths}
+
+
+def count_paths(output: Value, wrt: Value) -> PathCount:
+    """The number of paths from ``wrt`` up to ``output`` and of factors on them, in time
+    linear in the graph: what ``explain`` checks against its limits before building."""
+    if not isinstance(output, Value) or not isinstance(wrt, Value):
+        raise TypeError("count_paths(output, wrt) takes two Values, not "
+                        f"{type(output).__name__} and {type(wrt).__name__}")
+    return _count_all(reverse_topological_order(output)).get(wrt, PathCount(0, 0))
+
+
+def _check_size(count: PathCount, max_paths: int | None, max_factors: int | None,
+                head: str) -> None:
+    if max_paths is not None and count.paths > max_paths:
+        raise ExplanationSizeError(
+            f"explain: {head} is a sum over {count.paths} paths, more than "
+            f"max_paths={max_paths}; a formula that long explains nothing. Pass a larger "
+            f"max_paths to list them anyway, or use gradients() for the number.",
+            count, max_paths, max_factors)
+    if max_factors is not None and count.factors > max_factors:
+        raise ExplanationSizeError(
+            f"explain: {head} has {count.factors} factors over its {count.paths} paths, more "
+            f"than max_factors={max_factors}; a formula that long explains nothing. Pass a "
+            f"larger max_factors to build it anyway, or use gradients() for the number.",
+            count, max_paths, max_factors)
 
 
 def explain(output: Value, wrt: Value, *, expand: bool = False,
-            max_paths: int = DEFAULT_MAX_PATHS) -> Explanation:
+            max_paths: int | None = DEFAULT_MAX_PATHS,
+            max_factors: int | None = DEFAULT_MAX_FACTORS,
+            timeout: float | None = DEFAULT_SYMPY_TIMEOUT) -> Explanation:
     """The chain rule for d output / d wrt: the sum over paths of products of local derivatives.
 
     Each local derivative is written in the names of its neighbouring nodes (labels, or
@@ -162,13 +234,20 @@ def explain(output: Value, wrt: Value, *, expand: bool = False,
 
     A ``wrt`` the output does not depend on (not in its graph, or a Constant) gives an
     explanation with value 0, no paths, and a note saying why. More than ``max_paths``
-    paths raise ``ValueError``: use ``gradients()`` for the number in that case.
+    paths, or more than ``max_factors`` local derivatives over all paths together (the
+    work and the text grow with these), raise ``ExplanationSizeError`` (a ``ValueError``)
+    before anything is built: use ``gradients()`` for the number in that case. None lifts
+    a limit. SymPy gets ``timeout`` seconds (``SymbolicTimeoutError`` past them); with
+    ``expand=True`` the graph may be up to ``symbolic.MAX_SYMBOLIC_DEPTH`` deep.
     """
     if not isinstance(output, Value):
         raise TypeError(f"explain() needs a Value as output, not {type(output).__name__}")
     if not isinstance(wrt, Value):
         raise TypeError(f"explain(output, wrt): wrt must be a Value in output's graph, "
                         f"not {type(wrt).__name__}")
+    expand = check_bool("explain", "expand", expand)
+    max_paths = check_limit("explain", "max_paths", max_paths)
+    max_factors = check_limit("explain", "max_factors", max_factors)
     names = node_names(output)
     order = reverse_topological_order(output)
     if wrt not in names:
@@ -179,13 +258,16 @@ def explain(output: Value, wrt: Value, *, expand: bool = False,
                f"to {names[output]}")
         return Explanation(output, wrt, [], 0.0, names, expand, note=why)
 
-    count = _count_paths(order)[wrt]
-    if count > max_paths:
-        raise ValueError(
-            f"explain: d{names[output]}/d{names[wrt]} is a sum over {count} paths, more than "
-            f"max_paths={max_paths}; a formula that long explains nothing. Pass a larger "
-            f"max_paths to list them anyway, or use gradients() for the number.")
+    head = f"d{names[output]}/d{names[wrt]}"
+    _check_size(_count_all(order)[wrt], max_paths, max_factors, head)
+    if expand:
+        check_depth(output, f"explain {head} (expand=True)")
+    return run_sympy(lambda: _explain(output, wrt, expand, names, order),
+                     what=f"explain {head}", timeout=timeout)
 
+
+def _explain(output: Value, wrt: Value, expand: bool, names: dict[Value, str],
+             order: list[Value]) -> Explanation:
     rewrite = sympy_expressions(output, names) if expand else None
     factors: dict[tuple[Value, int], Factor] = {}
 

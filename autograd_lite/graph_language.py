@@ -30,6 +30,7 @@ import keyword
 import math
 import re
 import tokenize
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -165,7 +166,12 @@ def parse_graph(text: str) -> GraphProgram:
     stripped, indents = _strip_indentation(text)
     _check_operations(stripped, indents)
     try:
-        module = ast.parse(stripped, mode="exec")
+        with warnings.catch_warnings():
+            # "1if x else 2" makes the parser warn "invalid decimal literal" on stderr; the
+            # checker below names what is wrong with it ('if ... else' is not allowed), so
+            # Python's warning would only be noise in front of the one-line error.
+            warnings.simplefilter("ignore")
+            module = ast.parse(stripped, mode="exec")
     except SyntaxError as exc:
         raise _syntax_error(exc, indents, stripped) from None
     except (RecursionError, MemoryError):  # pragma: no cover - a backstop: the limits stop it
@@ -554,19 +560,26 @@ def parse_values(text: str, source: str = "--at") -> dict[str, float]:
     return values
 
 
+class _Pairs(list):
+    """A JSON object as its (name, value) pairs in order, duplicates kept."""
+
+
 def _parse_json_values(text: str, source: str) -> dict[str, float]:
     try:
-        data = json.loads(text)
+        # As pairs, not a dict: json.loads keeps only the last of {"x": 1, "x": 2}, which
+        # the name=value form rejects as given twice; so must this.
+        data = json.loads(text, object_pairs_hook=_Pairs)
     except (ValueError, RecursionError) as exc:
         raise GraphError(f"{source}: not valid JSON ({exc})") from None
-    if not isinstance(data, dict):
+    if not isinstance(data, _Pairs):
         raise GraphError(f"{source}: the JSON must be an object of name: number")
     values: dict[str, float] = {}
-    for name, number in data.items():
+    for name, number in data:
         name = _value_name(name, values, source)
         if isinstance(number, bool) or not isinstance(number, (int, float)):
+            kind = "object" if isinstance(number, _Pairs) else type(number).__name__
             raise GraphError(f"{source}: the value of {name!r} must be a number, "
-                             f"not {type(number).__name__}")
+                             f"not {kind}")
         if not _is_finite_float(number):
             raise GraphError(f"{source}: the value of {name!r} must be a finite number")
         values[name] = float(number)

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._options import check_bool
 from .engine import Constant, Value, backprop
 from .symbolic import node_names, sympy_namespace, sympy_number
 
@@ -280,6 +281,7 @@ def trace(output: Value, *, accumulate: bool = True) -> Trace:
     """
     if not isinstance(output, Value):
         raise TypeError(f"trace() needs a Value, not {type(output).__name__}")
+    accumulate = check_bool("trace", "accumulate", accumulate)
     names = node_names(output)
     steps: list[Step] = []
 

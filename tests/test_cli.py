@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import sympy
+from dot_processes import HAS_PROC, mark_children, processes_with
 
 from autograd_lite import cli
 from autograd_lite.cli import KRAMER_GRAPH, main
@@ -488,3 +489,185 @@ def test_demo_without_graphviz_writes_the_dot_file(tmp_path):
     assert "wrote k.dot" in done.stdout
     assert "Graphviz's dot program is not installed" in done.stderr
     assert "epoch" not in done.stderr  # --no-progress
+
+
+# ---------------------------------------------------------------- bad input (issue 10)
+
+
+def _one_line_error(done: subprocess.CompletedProcess) -> str:
+    """The exit-2 contract: one line on stderr, no traceback; returns that line."""
+    assert done.returncode == 2, (done.returncode, done.stderr)
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("autograd-lite: error: ")
+    return lines[0]
+
+
+def _shared_weight_chain_text(layers: int) -> str:
+    """h1 = tanh(w*x); ...; h_k = tanh(w*h_k-1): one weight in every layer."""
+    return "; ".join(["h1 = tanh(w*x)"] + [f"h{k} = tanh(w*h{k - 1})"
+                                           for k in range(2, layers + 1)])
+
+
+@pytest.mark.skipif(not HAS_PROC, reason="needs Linux /proc")
+def test_draw_stops_a_slow_layout_with_one_line_and_leaves_no_dot_running(tmp_path,
+                                                                          monkeypatch):
+    import time
+
+    marker = mark_children(monkeypatch)
+    start = time.monotonic()
+    done = _python_m("draw", _shared_weight_chain_text(124), "--at", "w=0.5,x=0.3",
+                     "-o", str(tmp_path / "g.svg"), "--render-timeout", "0.5")
+    assert time.monotonic() - start < 10  # dot alone needs over 5 s for this drawing
+    line = _one_line_error(done)
+    assert "within 0.5 s" in line and "250 value nodes" in line
+    assert "--summarise --max-nodes 50" in line and "--render-timeout" in line
+    assert done.stdout == "" and not (tmp_path / "g.svg").exists()
+    assert processes_with(marker) == []
+
+
+def test_explain_bounds_the_factors_over_all_paths_with_one_line(capsys):
+    # 9 diamonds (512 paths), then 1880 products: 512 · (2·9 + 1880) = 971,776 factors.
+    # This took 44 s and printed 24 MB (226 MB with --json) before the bound.
+    diamonds = ["d1 = x*2 + x*3"] + [f"d{k} = d{k - 1}*2 + d{k - 1}*3" for k in range(2, 10)]
+    graph = "; ".join([*diamonds, "out = d9" + "*0.5" * 1880])
+    status, out, err = run(capsys, "explain", graph, "--at", "x=0.1", "--json")
+    assert status == 2 and out == ""
+    assert err.strip() == ("autograd-lite: error: dout/dx has 971776 factors over its 512 "
+                           "paths, more than --max-factors 10000: a formula that long "
+                           "explains nothing; 'trace' gives the number (or raise "
+                           "--max-factors)")
+    small = "; ".join([*diamonds[:4], "out = d4" + "*0.5" * 617])  # 16 · 625 = 10,000
+    assert run(capsys, "explain", small, "--at", "x=0.1", "--max-factors", "9999")[0] == 2
+    data = run_json(capsys, "explain", small, "--at", "x=0.1")
+    (explanation,) = data["explanations"]
+    assert sum(len(path["factors"]) for path in explanation["paths"]) == 10_000
+
+
+def test_explain_json_with_path_products_that_overflow_is_whole_and_says_so(capsys):
+    # At x = 1e-300: y = 1e-100 and both terms y·1e200 = 1e100 are finite. dout/dy =
+    # 1e200 − 1e200 = 0, so dout/dx = 0 · 1e200 = 0 (by hand); but each path's product
+    # 1 · 1e200 · 1e200 (and −1 · 1e200 · 1e200) is beyond a float: ±inf, and their sum nan.
+    # This exited 1 ("internal error") leaving half a JSON document on stdout.
+    status, out, err = run(capsys, "explain", "y = x*1e200; out = y*1e200 - y*1e200",
+                           "--at", "x=1e-300", "--json")
+    assert status == 0, err
+    (explanation,) = json.loads(out)["explanations"]
+    assert explanation["value"] == 0.0
+    assert explanation["path_sum"] is None
+    assert [path["value"] for path in explanation["paths"]] == [None, None]
+    assert [[f["value"] for f in path["factors"]] for path in explanation["paths"]] == [
+        [1.0, 1e200, 1e200], [-1.0, 1e200, 1e200]]
+    assert "path(s) 1, 2 overflow a float and are null" in explanation["overflow"]
+    kramer = run_json(capsys, "explain", KRAMER_GRAPH, "--at", AT, "--wrt", "w1")
+    assert kramer["explanations"][0]["overflow"] is None
+
+
+def test_json_is_written_whole_or_not_at_all():
+    stream = io.StringIO()
+    with pytest.raises(ValueError):
+        cli._json({"fine": 1.0, "then": [math.nan]}, stream)
+    assert stream.getvalue() == ""
+
+
+def test_demo_with_a_huge_learning_rate_says_it_diverged(capsys, tmp_path):
+    # α = 1e10 throws the weights past 1e150 within a few epochs; (out − target)² then
+    # overflows a float. This was exit 1, "internal error: OverflowError".
+    status, _out, err = run(capsys, "demo", "--lr", "1e10", "--no-progress",
+                            "-o", str(tmp_path / "k.svg"))
+    assert status == 2
+    (line,) = err.splitlines()
+    assert re.match(r"autograd-lite: error: gradient descent diverged at epoch \d+ \(", line)
+    assert line.endswith("try a smaller --lr")
+
+
+def _strict_utf8(*argv: str | bytes, cwd: Path, stdin: bytes | None = None,
+                 ) -> subprocess.CompletedProcess:
+    """The CLI where stdout/stderr encode strict UTF-8 (PYTHONIOENCODING=utf-8), as bytes."""
+    env = {**os.environ, "PYTHONPATH": str(Path(cli.__file__).parents[1]),
+           "PYTHONIOENCODING": "utf-8", "LC_ALL": "C.UTF-8"}
+    return subprocess.run([sys.executable, "-m", "autograd_lite", *argv], input=stdin,
+                          capture_output=True, env=env, cwd=cwd, check=False)
+
+
+def test_a_file_name_with_invalid_utf8_is_written_and_shown_escaped(tmp_path):
+    # The shell passes the byte 0xE9 (Latin-1 é) as is; Python gets it as a surrogate.
+    # Printing "wrote <name>" failed: exit 1, UnicodeEncodeError.
+    done = _strict_utf8("draw", "out = x*2", "--at", "x=1", "-o", b"caf\xe9.svg",
+                        "--frames", b"fr\xe9", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.decode("ascii").splitlines() == [
+        "wrote caf\\xe9.svg", "wrote 1 frames to fr\\xe9/ (step-1-out.svg ... step-1-out.svg)"]
+    assert (tmp_path / os.fsdecode(b"caf\xe9.svg")).read_bytes().startswith(b"<?xml")
+    assert (tmp_path / os.fsdecode(b"fr\xe9") / "step-1-out.svg").exists()
+
+
+def test_invalid_utf8_on_stdin_is_one_line_saying_where(tmp_path):
+    # "out = x*2 # caf" is 15 bytes: the bad byte is the 16th. This was exit 1,
+    # UnicodeDecodeError; under C.UTF-8 it read as an "invisible character '\udce9'".
+    done = _strict_utf8("trace", "-", "--at", "x=1", cwd=tmp_path,
+                        stdin=b"out = x*2 # caf\xe9\n")
+    assert done.returncode == 2 and done.stdout == b""
+    assert done.stderr.decode("ascii") == ("autograd-lite: error: the graph on stdin is not "
+                                           "valid UTF-8: byte 0xe9 at line 1, byte 16\n")
+    fine = _strict_utf8("trace", "-", "--at", "x=1", cwd=tmp_path,
+                        stdin="out = x*2 # café\n".encode())
+    assert fine.returncode == 0 and b"dout/dx = 2" in fine.stdout
+
+
+@pytest.mark.parametrize("option", ["-o", "-f", "--frames"])
+def test_a_nul_byte_in_a_file_name_is_a_usage_error(capsys, option, tmp_path):
+    # No OS file name holds a NUL (open() raised ValueError: exit 1, internal error).
+    name = "a\0b.svg"
+    image = [] if option == "-o" else ["-o", str(tmp_path / "g.svg")]
+    status, out, err = run(capsys, "draw", "out = x*2", "--at", "x=1", *image, option, name)
+    assert status == 2 and out == ""
+    (line,) = err.splitlines()
+    assert "contains a NUL byte, which no file name can contain" in line
+    assert line.startswith(f"autograd-lite: error: argument {option}")
+
+
+def test_explain_expand_on_a_300_deep_chain(capsys):
+    # RecursionError before (exit 1, internal error): SymPy recursed past Python's limit.
+    chain = "; ".join(["a1 = sin(x)"] + [f"a{k} = sin(a{k - 1})" for k in range(2, 301)])
+    data = run_json(capsys, "explain", chain, "--at", "x=0.5", "--expand")
+    (explanation,) = data["explanations"]
+    (path,) = explanation["paths"]
+    assert len(path["factors"]) == 300
+    assert path["factors"][-1]["formula"] == "cos(x)"  # da1/dx
+    assert path["factors"][0]["formula"] == "cos(" + "sin(" * 299 + "x" + ")" * 300
+    value, derivative = 0.5, 1.0
+    for _ in range(300):  # Π cos(a_k-1), by hand
+        derivative *= math.cos(value)
+        value = math.sin(value)
+    assert explanation["value"] == pytest.approx(derivative, rel=1e-12)
+
+
+def test_explain_past_sympys_time_bound_is_one_line(capsys, monkeypatch):
+    import time
+
+    from autograd_lite import symbolic
+
+    monkeypatch.setattr(symbolic, "DEFAULT_SYMPY_TIMEOUT", 1.0)
+    nested = "; ".join(["a1 = tanh(x)"] + [f"a{k} = tanh(a{k - 1})" for k in range(2, 26)])
+    start = time.monotonic()
+    status, out, err = run(capsys, "explain", nested, "--at", "x=0.5", "--expand")
+    assert time.monotonic() - start < 5
+    assert status == 2 and out == ""
+    assert err == ("autograd-lite: error: explain: SymPy did not finish within 1 s and was "
+                   "stopped: the formula is too deep or too big to write out (try without "
+                   "--expand); 'trace' gives the numbers\n")
+    assert run(capsys, "explain", nested, "--at", "x=0.5")[0] == 0  # unexpanded: local rules
+
+
+def test_draw_of_a_gradient_that_overflows_is_an_input_error(capsys, tmp_path):
+    # d log(x)/dx = 1/x = 1/5e-324 is beyond a float: the drawing said "grad inf", exit 0;
+    # trace and explain already refused the same input.
+    status, out, err = run(capsys, "draw", "out = log(x)", "--at", "x=5e-324",
+                           "-o", str(tmp_path / "g.svg"))
+    assert status == 2 and out == ""
+    (line,) = err.splitlines()
+    assert line.startswith("autograd-lite: error: ")
+    assert "overflow" in line or "too large" in line
+    assert not (tmp_path / "g.svg").exists()

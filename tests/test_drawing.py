@@ -12,9 +12,17 @@ from pathlib import Path
 
 import graphviz
 import pytest
+from dot_processes import HAS_PROC, mark_children, processes_with
 
 from autograd_lite import Value, draw, save_frames, sigmoid, trace
-from autograd_lite.drawing import HIGHLIGHT_COLOR, GraphvizNotFound, neuron_groups
+from autograd_lite.drawing import (
+    HIGHLIGHT_COLOR,
+    GraphvizNotFound,
+    RenderError,
+    RenderMemoryError,
+    RenderTimeoutError,
+    neuron_groups,
+)
 from autograd_lite.lectures import kramer_chain
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -365,3 +373,118 @@ def test_labels_with_graphviz_syntax_characters_are_drawn_literally():
     assert names == {"{a|b}", '<x> "q" \\', "c&d"}
     labels = {" ".join(texts) for *_, texts in edges if texts}
     assert 'dc&d/d{a|b} = <x> "q" \\ = 2' in labels  # d(a·b)/da = b = 2
+
+
+# ---------------------------------------------------------------- bounds on dot (issue 10)
+
+
+def shared_weight_chain(layers):
+    """h1 = tanh(w·x), h_k = tanh(w·h_k-1): one weight used by every layer (2·layers + 2
+    value nodes). dot's default layout of 60 layers ran for over 120 s on this machine."""
+    w, x = Value(0.5, "w"), Value(0.3, "x")
+    h = x
+    for k in range(1, layers + 1):
+        h = (w * h).tanh()
+        h.label = f"h{k}"
+    return h
+
+
+@pytest.mark.skipif(not HAS_PROC, reason="needs Linux /proc")
+def test_a_layout_past_the_time_bound_stops_dot_fast_and_says_what_to_do(monkeypatch):
+    import time
+
+    marked_dot = mark_children(monkeypatch)
+    out = shared_weight_chain(124)  # 250 value nodes: the default max_nodes; dot needs > 5 s
+    drawing = draw(out, render_timeout=0.5)
+    start = time.monotonic()
+    with pytest.raises(RenderTimeoutError) as caught:
+        drawing.pipe(format="svg")
+    assert time.monotonic() - start < 3
+    message = str(caught.value)
+    assert "within 0.5 s" in message and "250 value nodes" in message
+    assert "summarise=True" in message and "render_timeout" in message
+    assert isinstance(caught.value, RenderError)
+    assert caught.value.nodes == 250 and caught.value.limit == 0.5
+    assert processes_with(marked_dot) == []  # killed and reaped, not left running
+
+
+@pytest.mark.skipif(not HAS_PROC, reason="needs Linux /proc")
+def test_every_rendering_path_is_bounded(monkeypatch, tmp_path):
+    marked_dot = mark_children(monkeypatch)
+    out = shared_weight_chain(124)
+    drawing = draw(out)
+    drawing.render_timeout = 0.3  # an attribute, as the docstring says
+    with pytest.raises(RenderTimeoutError):
+        drawing.render(tmp_path / "graph", format="svg")
+    assert not (tmp_path / "graph.svg").exists()
+    with pytest.raises(RenderTimeoutError):
+        drawing._repr_mimebundle_()  # Jupyter's inline display
+    with pytest.raises(RenderTimeoutError):
+        drawing.copy().pipe()
+    with pytest.raises(RenderTimeoutError):
+        save_frames(out, tmp_path / "frames", render_timeout=0.3)
+    assert processes_with(marked_dot) == []
+
+
+def test_a_layout_past_the_memory_bound_says_what_to_do():
+    # Measured (RLIMIT_DATA): dot lays out the Kramer chain with 20 MiB (not with 10); a
+    # chain of 6001 nodes fails with 50 MiB within 0.3 s (and runs on past 10 s with 100).
+    small = draw(kramer_chain()["out"], render_memory=40 * 2**20)
+    assert ET.fromstring(small.pipe(format="svg")).tag == f"{SVG}svg"
+    x = Value(0.5, "x")
+    y = x
+    for _ in range(3000):
+        y = y * 1.0001 + x
+    with pytest.raises(RenderMemoryError, match="ran out of memory .*40 MiB.*6001 value "
+                                               "nodes.*summarise=True.*render_memory"):
+        draw(y, max_nodes=None, render_memory=40 * 2**20).pipe(format="svg")
+
+
+def test_a_weight_shared_by_sixty_layers_lays_out_well_within_the_bound():
+    out = shared_weight_chain(60)
+    out.backward()
+    nodes, _ = parse(svg_of(draw(out, render_timeout=15)))
+    drawn = sorted(texts[0] for texts in (t for _, t in nodes.values()) if len(texts) == 3)
+    assert len(drawn) == 122 and {"w", "x", "h1", "h60"} <= set(drawn)
+
+
+def test_render_bounds_are_checked():
+    out = kramer_chain()["out"]
+    with pytest.raises(ValueError, match="draw: render_timeout must be a positive number"):
+        draw(out, render_timeout=0)
+    with pytest.raises(TypeError, match="draw: render_memory must be a positive whole"):
+        draw(out, render_memory="2G")
+    unbounded = draw(out, render_timeout=None, render_memory=None)
+    assert ET.fromstring(unbounded.pipe(format="svg")).tag == f"{SVG}svg"
+
+
+@pytest.mark.parametrize(("options", "error", "message"), [
+    # decimals=-1 failed inside a format string: "Format specifier missing precision".
+    ({"decimals": -1}, ValueError, "draw: decimals must be from 0 to 17, got -1"),
+    ({"decimals": "2"}, TypeError, "draw: decimals must be a whole number, not '2' \\(str\\)"),
+    ({"decimals": 2.0}, TypeError, "draw: decimals must be a whole number, not 2.0"),
+    # dot ignored an unknown rankdir and drew top to bottom.
+    ({"rankdir": "XY"}, ValueError, "draw: rankdir must be one of 'LR', 'RL', 'TB', 'BT'"),
+    ({"max_nodes": True}, TypeError, "draw: max_nodes must be a positive whole number or "
+                                     "None, not True"),
+    ({"max_nodes": 0}, ValueError, "draw: max_nodes must be a positive whole number"),
+    ({"show_derivatives": "no"}, TypeError, "draw: show_derivatives must be True or False"),
+    ({"summarise": 1}, TypeError, "draw: summarise must be True or False, not 1 \\(int\\)"),
+    ({"title": 5}, TypeError, "draw: title must be text or None, not int"),
+])
+def test_draw_options_say_which_option_is_wrong(options, error, message):
+    with pytest.raises(error, match=message):
+        draw(kramer_chain()["out"], **options)
+
+
+def test_good_draw_options_still_draw():
+    import numpy as np
+
+    out = kramer_chain()["out"]
+    assert "data 0.36 " in draw(out, decimals=2).source  # out = 0.3638 (slide), 2 decimals
+    assert "rankdir=TB" in draw(out, rankdir="TB", summarise=np.bool_(False)).source
+
+
+def test_save_frames_directory_must_be_a_path():
+    with pytest.raises(TypeError, match="save_frames: directory must be a path"):
+        save_frames(kramer_chain()["out"], 5)

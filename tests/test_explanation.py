@@ -13,7 +13,13 @@ import pytest
 import sympy
 
 from autograd_lite import Explanation, Value, explain, sigmoid, to_sympy
-from autograd_lite.explanation import DEFAULT_MAX_PATHS
+from autograd_lite.explanation import (
+    DEFAULT_MAX_FACTORS,
+    DEFAULT_MAX_PATHS,
+    ExplanationSizeError,
+    PathCount,
+    count_paths,
+)
 from autograd_lite.lectures import kramer_chain
 
 s0, w0, w1, w2, s1, s2, x1, x2 = sympy.symbols("s0 w0 w1 w2 s1 s2 x1 x2")  # no assumptions
@@ -190,7 +196,8 @@ def test_path_explosion_is_refused_with_a_clear_message():
     assert DEFAULT_MAX_PATHS < 2 ** 12
     with pytest.raises(ValueError, match="sum over 4096 paths, more than max_paths=1000"):
         explain(y, x)
-    e = explain(y, x, max_paths=5000)
+    # Each path has 2 links per diamond: 4096 · 24 = 98,304 factors, over max_factors too.
+    e = explain(y, x, max_paths=5000, max_factors=None)
     assert len(e.paths) == 4096
     assert e.value == pytest.approx(0.75 ** 12, rel=1e-12)  # each diamond multiplies by a + b
 
@@ -210,3 +217,65 @@ def test_latex_for_jupyter():
     n = kramer_chain()
     latex = explain(n["out"], n["w1"])._repr_latex_()
     assert latex.startswith("$\\frac{d\\,out}{d\\,w1} = ") and latex.endswith("0.09734$")
+
+
+def test_total_factors_are_counted_and_bounded_before_anything_is_built():
+    # k diamonds y ← y·a + y·b, then a chain of m products by 0.5: every one of the 2^k
+    # paths from x has 2 links per diamond (the + and a ·) and m links of the chain.
+    def graph(k, m):
+        x = Value(0.9, "x")
+        y = x
+        for i in range(k):
+            y = y * Value(0.5, f"a{i}") + y * Value(0.25, f"b{i}")
+        for _ in range(m):
+            y = y * 0.5
+        return x, y
+
+    x, y = graph(9, 1880)
+    assert count_paths(y, x) == PathCount(paths=512, factors=512 * (2 * 9 + 1880))
+    assert count_paths(y, Value(1.0)) == PathCount(0, 0)  # not in the graph
+    assert DEFAULT_MAX_FACTORS == 10_000
+    import time
+
+    start = time.monotonic()
+    with pytest.raises(ExplanationSizeError, match="has 971776 factors over its 512 paths, "
+                                                   "more than max_factors=10000") as caught:
+        explain(y, x)  # took 44 s and printed 24 MB before the bound
+    assert time.monotonic() - start < 2
+    assert isinstance(caught.value, ValueError) and caught.value.count.paths == 512
+    # Within the bound: 16 paths · (8 + 617) = 10,000 factors exactly.
+    x, y = graph(4, 617)
+    assert count_paths(y, x).factors == 10_000
+    e = explain(y, x)
+    assert sum(len(p.factors) for p in e.paths) == 10_000
+    assert e.path_sum == pytest.approx(0.75 ** 4 * 0.5 ** 617, rel=1e-9)
+    with pytest.raises(ExplanationSizeError, match="more than max_factors=9999"):
+        explain(y, x, max_factors=9999)
+
+
+def test_a_squared_input_is_two_links():
+    # y = x·x: dy/dx = x + x, two paths of one factor; z = y·y: four paths of two.
+    x = Value(3.0, "x")
+    y = x * x
+    z = y * y
+    assert count_paths(y, x) == PathCount(2, 2)
+    assert count_paths(z, x) == PathCount(4, 8)
+    assert count_paths(z, y) == PathCount(2, 2)
+    assert sum(len(p.factors) for p in explain(z, x).paths) == 8
+
+
+def test_size_limits_are_checked_as_options():
+    x = Value(1.0, "x")
+    y = x * 2
+    with pytest.raises(TypeError, match="explain: max_paths must be a positive whole number "
+                                        "or None, not '5' \\(str\\)"):
+        explain(y, x, max_paths="5")
+    with pytest.raises(ValueError, match="explain: max_factors must be a positive whole"):
+        explain(y, x, max_factors=0)
+    assert explain(y, x, max_paths=None, max_factors=None).value == 2.0
+
+
+def test_expand_must_be_a_bool():
+    x = Value(1.0, "x")
+    with pytest.raises(TypeError, match="explain: expand must be True or False, not 'yes'"):
+        explain(x * 2, x, expand="yes")

@@ -616,3 +616,54 @@ def test_fuzz_the_command_line_never_fails_internally(text):
     assert status in (0, 2), err.getvalue()
     if status == 2:
         assert len(err.getvalue().strip().splitlines()) == 1
+
+
+# ---------------------------------------------------------------- issue 10
+
+
+def test_a_json_values_file_with_a_key_twice_is_rejected_like_the_text_form(tmp_path, capsys):
+    # json.loads keeps the last of {"x": 1, "x": 2}: the file was accepted with x = 2.
+    with pytest.raises(GraphError, match="^values: 'x' is given twice$"):
+        parse_values('{"x": 1, "y": 3, "x": 2}', source="values")
+    with pytest.raises(GraphError, match="^values: 'x' is given twice$"):
+        parse_values("x=1, y=3, x=2", source="values")
+    with pytest.raises(GraphError, match="the value of 'x' must be a number, not object"):
+        parse_values('{"x": {"y": 1}}', source="values")
+    assert parse_values('{"x": 1, "y": 3}') == {"x": 1.0, "y": 3.0}
+    values = tmp_path / "values.json"
+    values.write_text('{"x": 1, "x": 2}')
+    status = main(["trace", "out = x*2", "-f", str(values)])
+    err = capsys.readouterr().err
+    assert status == 2 and f"values file {str(values)!r}: 'x' is given twice" in err
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("out = 1if x else 2", "'if ... else' is not allowed"),  # "invalid decimal literal"
+    ("out = 1or x", "'and'/'or' is not allowed"),
+    ("out = 0b1and x", "'and'/'or' is not allowed"),  # "invalid binary literal"
+    ("out = 1in x", "a comparison is not allowed"),
+    ("out = 0x1for", "syntax error"),  # "invalid hexadecimal literal"
+    ("out = '\\d'", "strings are not allowed"),  # "invalid escape sequence"
+])
+def test_python_parser_warnings_do_not_leak(text, message):
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(GraphError, match=message):
+            parse_graph(text)
+    assert [str(w.message) for w in caught] == []
+
+
+def test_the_cli_prints_one_line_and_no_syntax_warning():
+    import subprocess
+
+    env = {"PYTHONPATH": str(Path(autograd_lite.__file__).parents[1]), "PATH": ""}
+    done = subprocess.run([sys.executable, "-W", "default", "-m", "autograd_lite", "trace",
+                           "out = 1if x else 2", "--at", "x=1"], capture_output=True,
+                          text=True, env=env, check=False)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "autograd-lite: error: column 7: 'if ... else' is not allowed: '1if x else 2'; a "
+        "graph uses only names, numbers, + - * / **, parentheses and the functions abs, cos, "
+        "exp, leaky_relu, log, relu, sigmoid, sin, sqrt, tanh"]

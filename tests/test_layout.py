@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Lowest first. The same number: one layer (they must not import each other).
 LAYERS: dict[str, int] = {
+    "autograd_lite._options": 0,
     "autograd_lite.primitives": 0,
     "autograd_lite.engine": 1,
     "autograd_lite.functional": 2,

@@ -192,3 +192,119 @@ def test_kramer_chain_exports_as_the_slide_writes_it():
 def test_to_sympy_of_a_non_value_names_the_type(thing, type_name):
     with pytest.raises(TypeError, match=f"to_sympy.*{type_name}"):
         to_sympy(thing)
+
+
+# ---------------------------------------------------------------- deep graphs (issue 10)
+
+
+def sin_chain(depth):
+    leaf = Value(0.5, "x")
+    node = leaf
+    for _ in range(depth):
+        node = node.sin()
+    return leaf, node
+
+
+def test_a_300_deep_chain_is_written_out():
+    # RecursionError before: SymPy recurses ~10 frames per level, Python allows 1000.
+    import sys
+    import threading
+
+    from autograd_lite.symbolic import run_sympy
+
+    limit = sys.getrecursionlimit()
+    _, out = sin_chain(300)
+    expression = to_sympy(out)
+    expected = 0.5
+    for _ in range(300):
+        expected = math.sin(expected)  # by hand, with math
+    number = run_sympy(lambda: float(expression.subs(x, 0.5)), what="test")
+    assert number == pytest.approx(expected, rel=1e-12)
+    text = run_sympy(lambda: str(expression), what="test")
+    assert text == "sin(" * 300 + "x" + ")" * 300
+    assert sys.getrecursionlimit() == limit  # raised only while the worker ran
+    assert not any(t.name.startswith("autograd_lite") for t in threading.enumerate())
+
+
+def test_explain_expand_on_a_300_deep_chain():
+    from autograd_lite import explain
+
+    leaf, out = sin_chain(300)
+    e = explain(out, leaf, expand=True)
+    (path,) = e.paths
+    assert len(path.factors) == 300
+    # d sin^300(x)/dx = Π cos(a_k-1), a_0 = x: by hand with math.
+    value, derivative = 0.5, 1.0
+    for _ in range(300):
+        derivative *= math.cos(value)
+        value = math.sin(value)
+    assert e.value == pytest.approx(derivative, rel=1e-12)
+    text = str(e)  # SymPy prints 300 nested sin(...) inside the factors
+    assert text.startswith("dsin300/dx = ")  # the unlabelled output is named sin300
+    assert "cos(sin(sin(" in text
+
+
+def test_a_graph_deeper_than_the_limit_is_refused_before_building():
+    import time
+
+    from autograd_lite import explain
+    from autograd_lite.symbolic import MAX_SYMBOLIC_DEPTH, SymbolicDepthError, graph_depth
+
+    leaf, out = sin_chain(MAX_SYMBOLIC_DEPTH + 1)
+    assert graph_depth(out) == 2001 and graph_depth(leaf) == 0
+    assert graph_depth(leaf * 2 + leaf.exp().exp()) == 3  # the longest path: exp, exp, +
+    start = time.monotonic()
+    with pytest.raises(SymbolicDepthError, match="2001 operations deep, more than "
+                                                 "MAX_SYMBOLIC_DEPTH=2000"):
+        to_sympy(out)
+    with pytest.raises(ValueError, match="2001 operations deep"):
+        explain(out, leaf, expand=True)
+    assert time.monotonic() - start < 2
+    assert len(explain(out, leaf).paths[0].factors) == 2001  # unexpanded formulas are flat
+
+
+def test_sympy_work_past_its_time_bound_is_stopped():
+    import threading
+    import time
+
+    from autograd_lite.symbolic import SymbolicTimeoutError
+
+    # tanh(tanh(...(x))): SymPy's assumptions on it double per level (12 deep: > 3 min).
+    node = Value(0.5, "x")
+    for _ in range(25):
+        node = node.tanh()
+    start = time.monotonic()
+    with pytest.raises(SymbolicTimeoutError, match="to_sympy: SymPy did not finish within "
+                                                   "1 s and was stopped"):
+        to_sympy(node, timeout=1)
+    assert time.monotonic() - start < 4
+    assert not any(t.name.startswith("autograd_lite") for t in threading.enumerate())
+    with pytest.raises(ValueError, match="to_sympy: timeout must be a positive number"):
+        to_sympy(node, timeout=-1)
+
+
+def test_the_worker_has_room_for_deep_recursion_through_c_calls():
+    import functools
+
+    from autograd_lite.symbolic import run_sympy
+
+    @functools.cache  # each level a C call, as in SymPy's cache
+    def down(n):
+        return 0 if n == 0 else 1 + down(n - 1)
+
+    with pytest.raises(RecursionError):
+        down(5_000)
+    down.cache_clear()
+    assert run_sympy(lambda: down(50_000), what="test") == 50_000
+
+
+def test_to_sympy_names_must_name_every_node():
+    a = Value(1.5, "x")
+    out = a * 2
+    with pytest.raises(ValueError, match="to_sympy: names has no name for Value"):
+        to_sympy(out, names={})  # was a bare KeyError
+    with pytest.raises(TypeError, match="to_sympy: names must be a dict"):
+        to_sympy(out, names=["x"])
+    names = node_names(out)
+    names[a] = "alpha"
+    assert to_sympy(out, names=names) == 2 * sympy.Symbol("alpha")

@@ -239,3 +239,14 @@ def test_long_chain_is_traced_without_recursion():
     t = trace(y, accumulate=False)
     assert len(t) == 3000
     assert t.gradients[x] == pytest.approx(1.0001 ** 3000)
+
+
+def test_trace_accumulate_must_be_a_bool():
+    # accumulate="no" is a true string: it added the gradients into .grad without a word.
+    from autograd_lite import Value, trace
+
+    x = Value(2.0, "x")
+    y = x * 3
+    with pytest.raises(TypeError, match="trace: accumulate must be True or False, not 'no'"):
+        trace(y, accumulate="no")
+    assert x.grad == 0.0

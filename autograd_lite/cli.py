@@ -433,7 +433,7 @@ def _check_finite(gradients: dict[str, float], output_name: str) -> None:
 
 
 def _number(value: float) -> str:
-    from .tracing import format_number
+    from .notation import number as format_number
 
     return format_number(value)
 
@@ -483,7 +483,7 @@ def _forward_lines(graph: EvaluatedGraph) -> list[str]:
 
 
 def run_trace(args: argparse.Namespace) -> int:
-    from .tracing import format_formula
+    from .notation import formula as format_formula
     from .tracing import trace as record
 
     graph = _build(args)
@@ -605,7 +605,7 @@ def run_explain(args: argparse.Namespace) -> int:
 def _explain_text(args: argparse.Namespace, graph: EvaluatedGraph, output: Value,
                   nodes: dict[str, Value]) -> str:
     from .explanation import explain
-    from .tracing import format_formula
+    from .notation import formula as format_formula
 
     explanations = []
     for name, node in nodes.items():

@@ -30,9 +30,12 @@ from graphviz.backend import dot_command, rendering
 
 from ._options import check_bool, check_choice, check_count, check_limit, check_seconds
 from .engine import Constant, Value, reverse_topological_order
+from .notation import formula as format_formula
+from .notation import number as format_number
+from .notation import safe_filename
 from .primitives import FLOAT
-from .symbolic import node_names
-from .tracing import Step, Trace, format_formula, format_number, local_formula
+from .symbolic import local_formula, node_names
+from .tracing import Step, Trace
 from .tracing import trace as run_trace
 
 __all__ = ["DEFAULT_MAX_NODES", "DEFAULT_RENDER_MEMORY", "DEFAULT_RENDER_TIMEOUT",
@@ -631,8 +634,7 @@ def save_frames(output: Value | Trace, directory: str | Path, format: str = "svg
     paths = []
     for step in recorded:
         image = draw(recorded.output, step=step, **draw_options).pipe(format=format)
-        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", step.name)
-        path = folder / f"step-{step.index:0{width}d}-{safe}.{format}"
+        path = folder / f"step-{step.index:0{width}d}-{safe_filename(step.name)}.{format}"
         path.write_bytes(image)
         paths.append(path)
     return paths

@@ -808,7 +808,8 @@ StepHook = Callable[[Value, Any, list[Contribution]], None]
 
 def backprop(output: Value, *, create_graph: bool = False,
              on_step: StepHook | None = None,
-             wrt: Sequence[Value] | None = None) -> dict[Value, Any]:
+             wrt: Sequence[Value] | None = None,
+             order: list[Value] | None = None) -> dict[Value, Any]:
     """One backward pass that leaves ``.grad`` alone: {node: d output / d node}.
 
     With ``create_graph`` every local derivative is evaluated over Values, so the
@@ -816,8 +817,10 @@ def backprop(output: Value, *, create_graph: bool = False,
     contributions)`` is called for each operation in order (``trace`` records them).
     With ``wrt``, only the part of the graph on paths from those nodes to the output is
     walked: a local derivative elsewhere (even an undefined one) is never evaluated.
+    ``order``: ``reverse_topological_order(output)`` if the caller has it already (a Graph).
     """
-    order = reverse_topological_order(output)
+    if order is None:
+        order = reverse_topological_order(output)
     relevant = None if wrt is None else on_paths_to(order, set(wrt))
     namespace = VALUES if create_graph else FLOAT
     grads: dict[Value, Any] = {output: 1.0}

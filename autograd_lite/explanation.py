@@ -13,16 +13,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._options import check_bool, check_limit
-from .engine import Constant, Value, backprop, reverse_topological_order
+from .engine import Constant, Value, backprop
+from .graph import Graph, PathCount, TooManyPaths, as_graph
+from .notation import formula as format_formula
+from .notation import number as format_number
+from .notation import product, sum_of
 from .primitives import FLOAT
 from .symbolic import (
     DEFAULT_SYMPY_TIMEOUT,
     check_depth,
-    node_names,
+    local_formula,
     run_sympy,
     sympy_expressions,
 )
-from .tracing import format_formula, format_number, local_formula
 
 __all__ = ["DEFAULT_MAX_FACTORS", "DEFAULT_MAX_PATHS", "Explanation", "ExplanationSizeError",
            "Factor", "Path", "PathCount", "count_paths", "explain"]
@@ -34,6 +37,9 @@ DEFAULT_MAX_PATHS = 1000
 # alone: 512 paths of 1,900 factors each took 44 s and printed 24 MB (226 MB as JSON).
 # 10,000 factors take about a second, also as JSON; the lectures' formulas have a handful.
 DEFAULT_MAX_FACTORS = 10_000
+
+# The formula is bigger than the limits allow (the graph's typed error, by its old name).
+ExplanationSizeError = TooManyPaths
 
 
 @dataclass(frozen=True, eq=False)
@@ -111,117 +117,114 @@ class Explanation:
         # Expanded formulas nest as deep as the graph: SymPy's printer needs the room.
         return run_sympy(work, what="explain (printing)") if self.expanded else work()
 
-    def symbols_text(self) -> str:
-        """``w2 · s2·(1 − s2) · s1``: each path's factors in order, paths joined by +."""
-        return self._sympy(lambda: self._join(lambda factor: factor.formula_text,
-                                              lambda path: format_formula(path.expression)))
+    def _shown(self, path: Path) -> list[Factor]:
+        # A factor of exactly 1 (d(a + b)/da) is left out, as the lecture leaves it out.
+        return [f for f in path.factors if f.formula != 1]
 
-    def numbers_text(self) -> str:
-        """``0.5 · 0.1982 · 0.982``: the same factors as numbers (4 significant digits)."""
-        return self._join(lambda factor: format_number(factor.value),
-                          lambda path: format_number(path.value))
-
-    def _join(self, show: Any, show_trivial: Any) -> str:
+    def _formula_text(self, style: str) -> str:
         if not self.paths:
             return "0"
-        terms = []
-        for path in self.paths:
-            # A factor of exactly 1 (d(a + b)/da) is left out, as the lecture leaves it out.
-            shown = [show(f) for f in path.factors if f.formula != 1]
-            terms.append(" · ".join(shown) if shown else show_trivial(path))
-        if len(terms) == 1:
-            return terms[0]
-        return " + ".join(f"({term})" if " · " in term else term for term in terms)
+        terms = [product([f.formula for f in shown], style) if (shown := self._shown(path))
+                 else "1" for path in self.paths]
+        return sum_of(terms, style)
 
-    def __str__(self) -> str:
-        head = f"d{self.output_name}/d{self.wrt_name}"
+    def _numbers_text(self, style: str) -> str:
+        if not self.paths:
+            return "0"
+        join = {"unicode": " · ", "markdown": " · ", "ascii": "*", "latex": r" \cdot "}[style]
+        terms = [join.join(format_number(f.value, style=style) for f in shown)
+                 if (shown := self._shown(path)) else format_number(path.value, style=style)
+                 for path in self.paths]
+        return sum_of(terms, "ascii" if style == "ascii" else style)
+
+    def symbols_text(self) -> str:
+        """``w2 · s2·(1 − s2) · s1``: each path's factors in order, paths joined by +."""
+        return self._sympy(lambda: self._formula_text("unicode"))
+
+    def numbers_text(self) -> str:
+        """``0.5 · 0.1982 · 0.9820``: the same factors as numbers (4 significant digits)."""
+        return self._numbers_text("unicode")
+
+    def _head(self, style: str) -> str:
+        if style == "latex":
+            out = format_formula(_symbol(self.output_name), "latex")
+            wrt = format_formula(_symbol(self.wrt_name), "latex")
+            return rf"\frac{{\partial {out}}}{{\partial {wrt}}}"
+        return f"d{self.output_name}/d{self.wrt_name}"
+
+    def to_text(self, ascii: bool = False) -> str:
+        """``dout/dw1 = w2 · s2·(1 − s2) · s1 = 0.5 · 0.1982 · 0.9820 = 0.09734``.
+
+        ``ascii=True`` writes ``*``, ``-`` and ``**`` (it pastes into Python), and the formula
+        (after the first ``=``, up to the next) parses with SymPy to ``.expression``.
+        """
+        style = "ascii" if check_bool("to_text", "ascii", ascii) else "unicode"
+        head = self._head(style)
         if self.note:
             return f"{head} = 0   ({self.note})"
-        parts = [self.symbols_text()]
-        numbers = self.numbers_text()
-        result = format_number(self.value)
-        for text in (numbers, result):
+        parts = [self._sympy(lambda: self._formula_text(style))]
+        for text in (self._numbers_text(style), format_number(self.value, style=style)):
             if text != parts[-1]:
                 parts.append(text)
         return f"{head} = " + " = ".join(parts)
 
+    def __str__(self) -> str:
+        return self.to_text()
+
+    def to_markdown(self) -> str:
+        """For lecture notes: the formula as code, the numbers, the result in bold, and with
+        several paths one line per path."""
+        head = f"`{self._head('unicode')}`"
+        if self.note:
+            return f"{head} = 0 ({self.note})"
+        formula = self._sympy(lambda: self._formula_text("markdown"))
+        lines = [f"{head} = {formula} = {self._numbers_text('unicode')} = "
+                 f"**{format_number(self.value)}**"]
+        if len(self.paths) > 1:
+            lines.append("")
+            for k, path in enumerate(self.paths, start=1):
+                route = " → ".join(self.names.get(n, "?") for n in reversed(path.nodes))
+                shown = self._shown(path)
+                text = product([f.formula for f in shown], "markdown") if shown else "`1`"
+                lines.append(f"- path {k}, {route}: {text} = {format_number(path.value)}")
+        return "\n".join(lines)
+
+    def to_latex(self) -> str:
+        """The chain rule as LaTeX (math mode, without the ``$``), factors in path order."""
+        head = self._head("latex")
+        if self.note:
+            return rf"{head} = 0"
+        formula = self._sympy(lambda: self._formula_text("latex"))
+        parts = [formula]
+        for text in (self._numbers_text("latex"), format_number(self.value, style="latex")):
+            if text != parts[-1]:
+                parts.append(text)
+        return f"{head} = " + " = ".join(parts)
+
+    def _repr_latex_(self) -> str:
+        return f"${self.to_latex()}$"
+
     def __repr__(self) -> str:
         return f"<Explanation {self}>"
 
-    def _repr_latex_(self) -> str:
-        import sympy
-
-        head = rf"\frac{{d\,{self.output_name}}}{{d\,{self.wrt_name}}}"
-        latex = self._sympy(lambda: sympy.latex(self.expression))
-        return (f"${head} = {latex} = "
-                f"{format_number(self.value).replace('−', '-')}$")
 
 
-@dataclass(frozen=True)
-class PathCount:
-    """How big the chain rule for d output / d wrt is, counted before anything is built."""
+def _symbol(name: str) -> Any:
+    import sympy
 
-    paths: int  # terms of the sum: paths from wrt up to the output
-    factors: int  # local derivatives over all paths together (the sum of the paths' lengths)
+    return sympy.Symbol(name)
 
 
-class ExplanationSizeError(ValueError):
-    """The formula has more paths or factors than the limits allow; ``.count`` says how many."""
-
-    def __init__(self, message: str, count: PathCount, max_paths: int | None,
-                 max_factors: int | None) -> None:
-        super().__init__(message)
-        self.count = count
-        self.max_paths = max_paths
-        self.max_factors = max_factors
-
-
-def _count_all(order: list[Value]) -> dict[Value, PathCount]:
-    """For each node: the paths from it up to the output and their total length.
-
-    One pass, output first (``order`` as ``reverse_topological_order`` gives it): a node
-    receives its users' paths, each one link longer. An input used twice (``x*x``) is two
-    links, as the chain rule has two terms.
-    """
-    paths = {order[0]: 1}
-    links = {order[0]: 0}
-    for node in order:
-        here, length = paths.get(node, 0), links.get(node, 0)
-        if not here:
-            continue
-        for parent in node.parents:
-            if type(parent) is not Constant:
-                paths[parent] = paths.get(parent, 0) + here
-                links[parent] = links.get(parent, 0) + length + here
-    return {node: PathCount(paths[node], links[node]) for node in paths}
-
-
-def count_paths(output: Value, wrt: Value) -> PathCount:
+def count_paths(output: Value | Graph, wrt: Value) -> PathCount:
     """The number of paths from ``wrt`` up to ``output`` and of factors on them, in time
     linear in the graph: what ``explain`` checks against its limits before building."""
-    if not isinstance(output, Value) or not isinstance(wrt, Value):
+    if not isinstance(output, (Value, Graph)) or not isinstance(wrt, Value):
         raise TypeError("count_paths(output, wrt) takes two Values, not "
                         f"{type(output).__name__} and {type(wrt).__name__}")
-    return _count_all(reverse_topological_order(output)).get(wrt, PathCount(0, 0))
+    return as_graph(output).path_count(wrt)
 
 
-def _check_size(count: PathCount, max_paths: int | None, max_factors: int | None,
-                head: str) -> None:
-    if max_paths is not None and count.paths > max_paths:
-        raise ExplanationSizeError(
-            f"explain: {head} is a sum over {count.paths} paths, more than "
-            f"max_paths={max_paths}; a formula that long explains nothing. Pass a larger "
-            f"max_paths to list them anyway, or use gradients() for the number.",
-            count, max_paths, max_factors)
-    if max_factors is not None and count.factors > max_factors:
-        raise ExplanationSizeError(
-            f"explain: {head} has {count.factors} factors over its {count.paths} paths, more "
-            f"than max_factors={max_factors}; a formula that long explains nothing. Pass a "
-            f"larger max_factors to build it anyway, or use gradients() for the number.",
-            count, max_paths, max_factors)
-
-
-def explain(output: Value, wrt: Value, *, expand: bool = False,
+def explain(output: Value | Graph, wrt: Value, *, expand: bool = False,
             max_paths: int | None = DEFAULT_MAX_PATHS,
             max_factors: int | None = DEFAULT_MAX_FACTORS,
             timeout: float | None = DEFAULT_SYMPY_TIMEOUT) -> Explanation:
@@ -232,15 +235,18 @@ def explain(output: Value, wrt: Value, *, expand: bool = False,
     them). With ``expand=True`` every intermediate name is replaced by its expression, so
     the formula is over the leaves only (``s2`` becomes ``1/(1 + exp(-w1*s1...))``).
 
+    ``output`` is a Value or a ``Graph`` of one: explaining several weights of one graph
+    through one Graph walks it once.
+
     A ``wrt`` the output does not depend on (not in its graph, or a Constant) gives an
     explanation with value 0, no paths, and a note saying why. More than ``max_paths``
     paths, or more than ``max_factors`` local derivatives over all paths together (the
-    work and the text grow with these), raise ``ExplanationSizeError`` (a ``ValueError``)
-    before anything is built: use ``gradients()`` for the number in that case. None lifts
-    a limit. SymPy gets ``timeout`` seconds (``SymbolicTimeoutError`` past them); with
-    ``expand=True`` the graph may be up to ``symbolic.MAX_SYMBOLIC_DEPTH`` deep.
+    work and the text grow with these), raise ``ExplanationSizeError`` (``TooManyPaths``, a
+    ``ValueError``) before anything is built: use ``gradients()`` for the number in that
+    case. None lifts a limit. SymPy gets ``timeout`` seconds (``SymbolicTimeoutError`` past
+    them); with ``expand=True`` the graph may be up to ``symbolic.MAX_SYMBOLIC_DEPTH`` deep.
     """
-    if not isinstance(output, Value):
+    if not isinstance(output, (Value, Graph)):
         raise TypeError(f"explain() needs a Value as output, not {type(output).__name__}")
     if not isinstance(wrt, Value):
         raise TypeError(f"explain(output, wrt): wrt must be a Value in output's graph, "
@@ -248,27 +254,30 @@ def explain(output: Value, wrt: Value, *, expand: bool = False,
     expand = check_bool("explain", "expand", expand)
     max_paths = check_limit("explain", "max_paths", max_paths)
     max_factors = check_limit("explain", "max_factors", max_factors)
-    names = node_names(output)
-    order = reverse_topological_order(output)
+    graph = as_graph(output)
+    names = graph.names
     if wrt not in names:
         names = {**names, wrt: wrt.label or "wrt"}
         why = ("a Constant: numbers written into an expression get no gradient"
                if type(wrt) is Constant else
-               f"{names[wrt]} is not in the graph of {names[output]}: no path leads from it "
-               f"to {names[output]}")
-        return Explanation(output, wrt, [], 0.0, names, expand, note=why)
+               f"{names[wrt]} is not in the graph of {names[graph.output]}: no path leads "
+               f"from it to {names[graph.output]}")
+        return Explanation(graph.output, wrt, [], 0.0, names, expand, note=why)
 
-    head = f"d{names[output]}/d{names[wrt]}"
-    _check_size(_count_all(order)[wrt], max_paths, max_factors, head)
+    head = f"d{names[graph.output]}/d{names[wrt]}"
+    graph.check_paths(wrt, max_paths, max_factors, who="explain",
+                      advice="a formula that long explains nothing. Pass a larger limit to "
+                             "build it anyway, or use gradients() for the number.")
     if expand:
-        check_depth(output, f"explain {head} (expand=True)")
-    return run_sympy(lambda: _explain(output, wrt, expand, names, order),
+        check_depth(graph, f"explain {head} (expand=True)")
+    return run_sympy(lambda: _explain(graph, wrt, expand),
                      what=f"explain {head}", timeout=timeout)
 
 
-def _explain(output: Value, wrt: Value, expand: bool, names: dict[Value, str],
-             order: list[Value]) -> Explanation:
-    rewrite = sympy_expressions(output, names) if expand else None
+def _explain(graph: Graph, wrt: Value, expand: bool) -> Explanation:
+    names = graph.names
+    output = graph.output
+    rewrite = sympy_expressions(graph) if expand else None
     factors: dict[tuple[Value, int], Factor] = {}
 
     def factor(node: Value, position: int) -> Factor:
@@ -283,7 +292,7 @@ def _explain(output: Value, wrt: Value, expand: bool, names: dict[Value, str],
                                   float(number))
         return factors[key]
 
-    leads_to_wrt = _leads_to(order, wrt)
+    leads_to_wrt = graph.on_paths_to(wrt)
     paths: list[Path] = []
     # Depth-first from the output, iteratively (a path may be a million links long). Each
     # partial path is a linked list (factor, rest) so that extending it costs O(1).
@@ -301,17 +310,8 @@ def _explain(output: Value, wrt: Value, expand: bool, names: dict[Value, str],
         # Push inputs right to left so that paths come out left operand first.
         for position in reversed(range(len(node.parents))):
             parent = node.parents[position]
-            if type(parent) is not Constant and leads_to_wrt.get(parent, False):
+            if type(parent) is not Constant and parent in leads_to_wrt:
                 stack.append((parent, (factor(node, position), link)))
 
-    engine_gradient = backprop(output).get(wrt, 0.0)
+    engine_gradient = backprop(output, wrt=[wrt], order=graph.order).get(wrt, 0.0)
     return Explanation(output, wrt, paths, float(engine_gradient), names, expand)
-
-
-def _leads_to(order: list[Value], wrt: Value) -> dict[Value, bool]:
-    """For each node: does a path lead from ``wrt`` up to it (is wrt in its subgraph)?"""
-    leads: dict[Value, bool] = {}
-    for node in reversed(order):  # inputs first
-        leads[node] = node is wrt or any(
-            leads.get(parent, False) for parent in node.parents if type(parent) is not Constant)
-    return leads

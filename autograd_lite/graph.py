@@ -13,6 +13,7 @@ limit, so the library and the CLI word them each their own way.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from .engine import Constant, Value, on_paths_to, reverse_topological_order
@@ -21,35 +22,37 @@ __all__ = ["Graph", "GraphLimitError", "PathCount", "TooManyNodes", "TooManyPath
            "node_names", "reading_order"]
 
 
-class GraphLimitError(ValueError):
-    """A graph too big for what was asked; ``count`` and ``limit`` say by how much."""
+@dataclass(frozen=True)
+class PathCount:
+    """How big the chain rule for d output / d node is, counted before anything is built."""
 
-    def __init__(self, message: str, count: int, limit: int) -> None:
+    paths: int  # terms of the sum: paths from the node up to the output
+    factors: int  # local derivatives over all paths together (the sum of their lengths)
+
+
+class GraphLimitError(ValueError):
+    """A graph too big for what was asked: ``count`` (what was measured) and ``limit``."""
+
+    def __init__(self, message: str, count: Any, limit: int | None) -> None:
         super().__init__(message)
         self.count = count
         self.limit = limit
 
 
 class TooManyPaths(GraphLimitError):  # noqa: N818 - named after what the user hit
-    """d output / d node is a sum over more paths (or path links) than a formula can show."""
+    """d output / d node has more paths, or more factors over its paths, than the limits
+    allow. ``count`` is the ``PathCount``; ``max_paths`` and ``max_factors`` the limits."""
+
+    def __init__(self, message: str, count: PathCount, max_paths: int | None,
+                 max_factors: int | None) -> None:
+        over_paths = max_paths is not None and count.paths > max_paths
+        super().__init__(message, count, max_paths if over_paths else max_factors)
+        self.max_paths = max_paths
+        self.max_factors = max_factors
 
 
 class TooManyNodes(GraphLimitError):  # noqa: N818
-    """More value nodes than a drawing (or a page) can show."""
-
-
-class PathCount:
-    """How many paths lead from a node up to the output, and how many links they have in all
-    (the factors a chain-rule formula writes out: its size)."""
-
-    __slots__ = ("factors", "paths")
-
-    def __init__(self, paths: int, factors: int) -> None:
-        self.paths = paths
-        self.factors = factors
-
-    def __repr__(self) -> str:
-        return f"PathCount(paths={self.paths}, factors={self.factors})"
+    """More value nodes than a drawing (or a page) can show: ``count`` nodes, ``limit``."""
 
 
 def reading_order(output: Value) -> list[Value]:
@@ -213,18 +216,23 @@ class Graph:
             self.walks += 1
         return self._counts.get(target, PathCount(0, 0))
 
-    def check_paths(self, target: Value, max_paths: int | None,
-                    max_factors: int | None) -> PathCount:
-        """``path_count(target)``, or ``TooManyPaths`` if it is over either limit."""
+    def check_paths(self, target: Value, max_paths: int | None, max_factors: int | None,
+                    *, who: str = "", advice: str = "") -> PathCount:
+        """``path_count(target)``, or ``TooManyPaths`` if it is over either limit.
+
+        ``who`` starts the message (``"explain"``), ``advice`` ends it (what to do).
+        """
         count = self.path_count(target)
         name = f"d{self.name(self.output)}/d{self.name(target)}"
+        lead = f"{who}: " if who else ""
+        tail = f"; {advice}" if advice else ""
         if max_paths is not None and count.paths > max_paths:
-            raise TooManyPaths(f"{name} is a sum over {count.paths} paths, more than "
-                               f"max_paths={max_paths}", count.paths, max_paths)
+            raise TooManyPaths(f"{lead}{name} is a sum over {count.paths} paths, more than "
+                               f"max_paths={max_paths}{tail}", count, max_paths, max_factors)
         if max_factors is not None and count.factors > max_factors:
-            raise TooManyPaths(f"{name} written out has {count.factors} factors "
-                               f"({count.paths} paths), more than max_factors={max_factors}",
-                               count.factors, max_factors)
+            raise TooManyPaths(f"{lead}{name} has {count.factors} factors over its "
+                               f"{count.paths} paths, more than max_factors={max_factors}{tail}",
+                               count, max_paths, max_factors)
         return count
 
     def check_size(self, max_nodes: int | None) -> None:

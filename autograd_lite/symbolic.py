@@ -17,11 +17,11 @@ from typing import Any, TypeVar
 
 from ._options import check_seconds
 from .engine import Constant, Value, reverse_topological_order
-from .graph import Graph, node_names, reading_order
+from .graph import Graph, as_graph, node_names
 
 __all__ = ["DEFAULT_SYMPY_TIMEOUT", "MAX_SYMBOLIC_DEPTH", "SymbolicDepthError",
-           "SymbolicTimeoutError", "graph_depth", "node_names", "run_sympy", "sympy_namespace",
-           "sympy_number", "to_sympy"]
+           "SymbolicTimeoutError", "graph_depth", "local_formula", "node_names", "run_sympy",
+           "sympy_expressions", "sympy_namespace", "sympy_number", "to_sympy"]
 
 # SymPy builds, compares and prints expressions recursively, about 10 Python frames per
 # level of nesting: with Python's default limit of 1000 frames a chain of 100 sigmoids
@@ -155,18 +155,20 @@ def run_sympy(work: Callable[[], T], *, what: str,
         "trace() for the numbers, or allow more time with timeout=seconds.")
 
 
-def graph_depth(output: Value) -> int:
+def graph_depth(output: Value | Graph) -> int:
     """The most operations on any path from a leaf up to ``output`` (a leaf alone: 0)."""
-    if not isinstance(output, Value):
+    if not isinstance(output, (Value, Graph)):
         raise TypeError(f"graph_depth() needs a Value, not {type(output).__name__}")
+    order = output.order if isinstance(output, Graph) else reverse_topological_order(output)
+    root = order[0]
     depth: dict[Value, int] = {}
-    for node in reversed(reverse_topological_order(output)):  # inputs first
+    for node in reversed(order):  # inputs first
         parents = [depth[p] for p in node.parents if type(p) is not Constant]
         depth[node] = 1 + max(parents, default=0) if node.parents else 0
-    return depth[output]
+    return depth[root]
 
 
-def check_depth(output: Value, what: str) -> None:
+def check_depth(output: Value | Graph, what: str) -> None:
     """Refuse, before building anything, a graph deeper than MAX_SYMBOLIC_DEPTH."""
     depth = graph_depth(output)
     if depth > MAX_SYMBOLIC_DEPTH:
@@ -228,20 +230,20 @@ def to_sympy(output: Value | Graph, names: dict[Value, str] | None = None, *,
     """
     if not isinstance(output, (Value, Graph)):
         raise TypeError(f"to_sympy() needs a Value, not {type(output).__name__}")
-    root = output.output if isinstance(output, Graph) else output
+    graph = as_graph(output)
     if names is not None:
-        _check_names(root, names)
-    check_depth(root, "to_sympy")
-    return run_sympy(lambda: sympy_expressions(output, names)[root],
+        _check_names(graph, names)
+    check_depth(graph, "to_sympy")
+    return run_sympy(lambda: sympy_expressions(graph, names)[graph.output],
                      what="to_sympy", timeout=timeout)
 
 
-def _check_names(output: Value, names: Any) -> None:
+def _check_names(graph: Graph, names: Any) -> None:
     """``names`` must name every node SymPy needs: each leaf and operation of the graph."""
     if not isinstance(names, dict):
         raise TypeError(f"to_sympy: names must be a dict of node -> name (as node_names() "
                         f"gives), not {type(names).__name__}")
-    for node in reading_order(output):
+    for node in graph.reading_order:
         if node not in names:
             raise ValueError(f"to_sympy: names has no name for {node!r}; start from "
                              "node_names(output) and change the entries you want")
@@ -260,11 +262,10 @@ def sympy_expressions(output: Value | Graph,
     import sympy
 
     f = sympy_namespace()
-    graph = output if isinstance(output, Graph) else None
-    root: Value = graph.output if graph is not None else output  # type: ignore[assignment]
-    names = (graph.names if graph is not None else node_names(root)) if names is None else names
+    graph = as_graph(output)
+    names = graph.names if names is None else names
     expressions: dict[Value, Any] = {}
-    for node in (graph.reading_order if graph is not None else reading_order(root)):
+    for node in graph.reading_order:
         prim = node._prim
         if prim is None:
             expressions[node] = sympy.Symbol(names[node])
@@ -273,6 +274,28 @@ def sympy_expressions(output: Value | Graph,
                 for p in node.parents]
         expressions[node] = prim.forward(*args, f)
     return expressions
+
+
+def local_formula(node: Value, position: int, names: dict[Value, str],
+                  expressions: dict[Value, Any] | None = None) -> Any:
+    """d node / d node.parents[position] from the primitives table, in node names (SymPy).
+
+    The lecture's form of the rule where the table has one (sigmoid's ``s2*(1 - s2)``).
+    Constant inputs appear as their numbers; every other input and the node itself as a
+    SymPy symbol named by ``names``, or, given ``expressions`` (``sympy_expressions``), as
+    its expression over the leaves.
+    """
+    import sympy
+
+    prim = node.primitive
+    if prim is None:
+        raise ValueError(f"{names.get(node, node.label)!r} is a leaf: it has no local derivative")
+
+    def written(v: Value) -> Any:
+        return sympy.Symbol(names[v]) if expressions is None else expressions[v]
+
+    args = [sympy_number(p.data) if type(p) is Constant else written(p) for p in node.parents]
+    return prim.shown_derivative(position, args, written(node), sympy_namespace())
 
 
 def derivative_table() -> str:

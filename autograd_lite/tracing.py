@@ -14,68 +14,19 @@ from __future__ import annotations
 
 import functools
 import html
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from ._options import check_bool
 from .engine import Constant, Value, backprop
-from .symbolic import node_names, sympy_namespace, sympy_number
+from .graph import Graph, as_graph
+from .notation import formula as format_formula
+from .notation import number as format_number
+from .notation import operation
+from .symbolic import local_formula
 
-__all__ = ["Contribution", "Step", "Trace", "format_formula", "format_number",
-           "local_formula", "trace"]
-
-
-# ---------------------------------------------------------------- shared formatting
-
-
-def format_number(number: float, digits: int = 4) -> str:
-    """A number to ``digits`` significant digits: 0.7275, 0.9820, 0.09734; exact ones as is.
-
-    A number that ``digits`` digits hold exactly (2, 0.5, 0.25) prints without padding; a
-    rounded one keeps its trailing zeros (s1 = 0.98201… prints as 0.9820), so the reader
-    can tell a rounded number from an exact one.
-    """
-    if number == 0:
-        return "0"
-    text = f"{number:.{digits}g}"
-    if float(text) != number:
-        text = f"{number:#.{digits}g}".rstrip(".")
-        text = text.replace(".e", "e")
-    return text.replace("-", "−") if text.startswith("-") else text
-
-
-_EXPONENT_MINUS = re.compile(r"(?<=[0-9]e)-")
-
-
-def format_formula(expression: Any) -> str:
-    """A SymPy expression as the lecture writes it: ``s2*(1 - s2)`` -> ``s2·(1 − s2)``."""
-    text = str(expression).replace("**", "^").replace("*", "·")
-    # A true minus sign, except inside a float's exponent (1.5e-5 stays as Python writes it).
-    text = _EXPONENT_MINUS.sub("\0", text).replace("-", "−").replace("\0", "-")
-    return text
-
-
-def local_formula(node: Value, position: int, names: dict[Value, str],
-                  expressions: dict[Value, Any] | None = None) -> Any:
-    """d node / d node.parents[position] from the primitives table, in node names (SymPy).
-
-    Constant inputs appear as their numbers; every other input and the node itself as a
-    SymPy symbol named by ``names`` (so sigmoid's rule reads ``s2*(1 - s2)``), or, given
-    ``expressions`` (``symbolic.sympy_expressions``), as its expression over the leaves.
-    """
-    import sympy
-
-    prim = node.primitive
-    if prim is None:
-        raise ValueError(f"{names.get(node, node.label)!r} is a leaf: it has no local derivative")
-
-    def written(v: Value) -> Any:
-        return sympy.Symbol(names[v]) if expressions is None else expressions[v]
-
-    args = [sympy_number(p.data) if type(p) is Constant else written(p) for p in node.parents]
-    return prim.shown_derivative(position, args, written(node), sympy_namespace())
+__all__ = ["Contribution", "Step", "Trace", "trace"]
 
 
 # ---------------------------------------------------------------- records
@@ -143,11 +94,7 @@ def describe_operation(node: Value, names: dict[Value, str]) -> str:
         return ""
     inputs = [format_number(p.data) if type(p) is Constant else names.get(p, p.label or "?")
               for p in node.parents]
-    if prim.op in ("+", "-", "*", "/", "**") and len(inputs) == 2:
-        return f"{inputs[0]} {prim.op} {inputs[1]}"
-    if prim.name == "neg":
-        return f"−{inputs[0]}"
-    return f"{prim.name}({', '.join(inputs)})"
+    return operation(prim, inputs)
 
 
 class Trace:
@@ -269,7 +216,7 @@ class Trace:
 # ---------------------------------------------------------------- trace()
 
 
-def trace(output: Value, *, accumulate: bool = True) -> Trace:
+def trace(output: Value | Graph, *, accumulate: bool = True) -> Trace:
     """Run the backward pass of ``output`` and record every step, output first.
 
     Like ``output.backward()``, this adds d output / d node into every node's ``.grad``
@@ -279,10 +226,12 @@ def trace(output: Value, *, accumulate: bool = True) -> Trace:
     receive contributions. Constant inputs (numbers written into the expression) get no
     gradient, so no contribution is recorded for them.
     """
-    if not isinstance(output, Value):
+    if not isinstance(output, (Value, Graph)):
         raise TypeError(f"trace() needs a Value, not {type(output).__name__}")
     accumulate = check_bool("trace", "accumulate", accumulate)
-    names = node_names(output)
+    graph = as_graph(output)
+    output = graph.output
+    names = graph.names
     steps: list[Step] = []
 
     def record(node: Value, upstream: Any, contributions: list[Any]) -> None:
@@ -297,7 +246,7 @@ def trace(output: Value, *, accumulate: bool = True) -> Trace:
         steps.append(Step(index=len(steps) + 1, node=node, name=names[node],
                           upstream=float(upstream), contributions=recorded))
 
-    gradients = backprop(output, on_step=record)
+    gradients = backprop(output, on_step=record, order=graph.order)
     if accumulate:
         for node, gradient in gradients.items():
             node.grad += gradient

@@ -216,7 +216,11 @@ def test_long_chain_needs_no_recursion():
 def test_latex_for_jupyter():
     n = kramer_chain()
     latex = explain(n["out"], n["w1"])._repr_latex_()
-    assert latex.startswith("$\\frac{d\\,out}{d\\,w1} = ") and latex.endswith("0.09734$")
+    # Kramer: dout/dw1 = w2 · s2(1 − s2) · s1, factors in the path's order (SymPy's own
+    # printer sorted them: s1 s2 w2 (1 − s2)), with the slide's subscripts.
+    assert latex == (r"$\frac{\partial \mathrm{out}}{\partial w_{1}} = w_{2} \cdot s_{2} "
+                     r"\left(1 - s_{2}\right) \cdot s_{1} = 0.5 \cdot 0.1982 \cdot 0.9820 "
+                     r"= 0.09734$")
 
 
 def test_total_factors_are_counted_and_bounded_before_anything_is_built():

@@ -47,8 +47,8 @@ def test_limits_are_typed_errors_with_the_count_and_the_limit():
     graph = Graph(y)
     with pytest.raises(TooManyPaths, match="1024 paths, more than max_paths=1000") as caught:
         graph.check_paths(x, max_paths=1000, max_factors=None)
-    assert (caught.value.count, caught.value.limit) == (1024, 1000)
-    with pytest.raises(TooManyPaths, match="20480 factors"):
+    assert (caught.value.count.paths, caught.value.limit) == (1024, 1000)
+    with pytest.raises(TooManyPaths, match="20480 factors over its 1024 paths"):
         graph.check_paths(x, max_paths=None, max_factors=10_000)
     with pytest.raises(TooManyNodes) as too_big:
         graph.check_size(5)

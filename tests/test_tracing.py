@@ -228,7 +228,7 @@ def test_unlabelled_nodes_get_readable_generated_names():
     # Unlabelled leaves are v1, v2 (which is which follows the graph walk's order).
     assert sorted(c.name for c in t[1].contributions) == ["v1", "v2"]
     assert all(c.name == t.names[c.parent] for c in t[1].contributions)
-    assert "1 − tanh1^2" in str(t)  # tanh's rule, 1 − out², in the generated name
+    assert "1 − tanh1²" in str(t)  # tanh's rule, 1 − out², in the generated name
 
 
 def test_long_chain_is_traced_without_recursion():

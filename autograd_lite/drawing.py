@@ -29,12 +29,13 @@ import graphviz
 from graphviz.backend import dot_command, rendering
 
 from ._options import check_bool, check_choice, check_count, check_limit, check_seconds
-from .engine import Constant, Value, reverse_topological_order
+from .engine import Constant, Value
+from .graph import Graph, TooManyNodes, as_graph
 from .notation import formula as format_formula
 from .notation import number as format_number
 from .notation import safe_filename
 from .primitives import FLOAT
-from .symbolic import local_formula, node_names
+from .symbolic import local_formula
 from .tracing import Step, Trace
 from .tracing import trace as run_trace
 
@@ -264,7 +265,7 @@ def _prefix(label: str) -> str | None:
     return label.rsplit(".", 1)[0] if "." in label else None
 
 
-def neuron_groups(output: Value) -> dict[Value, str]:
+def neuron_groups(output: Value | Graph) -> dict[Value, str]:
     """Which neuron (or layer) each node belongs to, read from dotted labels.
 
     ``nn`` labels a neuron's parameters ``L1.N0.w0 … L1.N0.b``, its sum ``L1.N0.z`` and its
@@ -275,7 +276,7 @@ def neuron_groups(output: Value) -> dict[Value, str]:
     when one of its inputs is a parameter of G and no input belongs to another group.
     A loss computed from a neuron's output stays outside: nothing of the neuron is above it.
     """
-    order = reverse_topological_order(output)
+    order = as_graph(output).order
     if not any("." in node.label for node in order):
         return {}
     own = {node: _prefix(node.label) for node in order if node.label}
@@ -343,15 +344,6 @@ def _resolve(target: Value | str, names: dict[Value, str], what: str,
     raise TypeError(f"draw: {what} must be a Value or a node name, not {type(target).__name__}")
 
 
-def _on_paths_to(order: list[Value], targets: set[Value]) -> set[Value]:
-    """Nodes on some path from a target up to the output (the targets included)."""
-    on: set[Value] = set()
-    for node in reversed(order):  # inputs first
-        if node in targets or any(p in on for p in node.parents):
-            on.add(node)
-    return on
-
-
 def _nearest(order: list[Value], limit: int) -> list[Value]:
     """The ``limit`` nodes closest to the output (breadth first): what a summary keeps."""
     kept = [order[0]]
@@ -397,40 +389,45 @@ def draw(output: Value, *, show_derivatives: bool = False,
       ``RenderMemoryError`` past them); None lifts one. Also settable later:
       ``drawing.render_timeout = 60``.
     """
-    if not isinstance(output, Value):
+    if not isinstance(output, (Value, Graph)):
         raise TypeError(f"draw() needs a Value, not {type(output).__name__}")
     show_derivatives = check_bool("draw", "show_derivatives", show_derivatives)
     summarise = check_bool("draw", "summarise", summarise)
     max_nodes = check_limit("draw", "max_nodes", max_nodes)
-    # A float has at most 17 significant digits: more decimals than that only print noise.
-    decimals = check_count("draw", "decimals", decimals, minimum=0, maximum=17)
+    # Significant digits, as trace and explain print them (a float holds at most 17): a
+    # vanishing gradient of 5.5e-06 shows as that, never as 0.0000.
+    decimals = check_count("draw", "decimals", decimals, minimum=1, maximum=17)
     # dot ignores any other rankdir without a word and draws top to bottom.
     rankdir = check_choice("draw", "rankdir", rankdir, RANKDIRS)
     if title is not None and not isinstance(title, str):
         raise TypeError(f"draw: title must be text or None, not {type(title).__name__}")
+    graph = step.trace.graph if isinstance(step, Step) and step.trace is not None else (
+        as_graph(output))
+    root = output.output if isinstance(output, Graph) else output
     if step is not None:
         if not isinstance(step, Step) or step.trace is None:
             raise TypeError("draw(step=...) takes a Step of a Trace: trace(output)[k]")
-        if step.trace.output is not output:
+        if step.trace.output is not root:
             raise ValueError(f"draw: the step belongs to the trace of "
                              f"{step.trace.names[step.trace.output]}, not of this output "
-                             f"({output.label or 'unlabelled'}): draw(trace.output, step=...)")
+                             f"({root.label or 'unlabelled'}): draw(trace.output, step=...)")
     render_timeout = check_seconds("draw", "render_timeout", render_timeout)
     render_memory = check_limit("draw", "render_memory", render_memory)
-    order = reverse_topological_order(output)
-    names = step.trace.names if step is not None and step.trace is not None else node_names(
-        output)
+    output = root
+    order = graph.order
+    names = step.trace.names if step is not None and step.trace is not None else graph.names
     output_name = names[output]
 
     shown: set[Value] = set(order)
     hidden = 0
     if max_nodes is not None and len(order) > max_nodes:
         if not summarise:
-            raise ValueError(
+            raise TooManyNodes(
                 f"draw: the graph of {output_name} has {len(order)} value nodes, more than "
                 f"max_nodes={max_nodes}: a drawing that size is unreadable (and slow to lay "
                 f"out). Pass summarise=True to draw the {max_nodes} nodes nearest the output, "
-                f"or max_nodes=None (or a larger number) to draw everything.")
+                f"or max_nodes=None (or a larger number) to draw everything.",
+                len(order), max_nodes)
         shown = set(_nearest(order, max_nodes))
         hidden = len(order) - len(shown)
 
@@ -444,10 +441,10 @@ def draw(output: Value, *, show_derivatives: bool = False,
     if highlight is not None:
         items = [highlight] if isinstance(highlight, (Value, str)) else list(highlight)
         targets = [_resolve(item, names, "highlight", output_name) for item in items]
-        on_path = _on_paths_to(order, set(targets))
+        on_path = graph.on_paths_to(targets)
 
     if clusters is True:
-        groups = neuron_groups(output)
+        groups = neuron_groups(graph)
     elif clusters is False or clusters is None:
         groups = {}
     elif callable(clusters):
@@ -486,17 +483,19 @@ def draw(output: Value, *, show_derivatives: bool = False,
         statements.setdefault(groups.get(node), []).append((node_id, attrs))
 
     edges: list[tuple[str, str, dict[str, str]]] = []
-    fmt = f"{{:.{decimals}f}}"
+    def fmt(number: float) -> str:
+        return format_number(number, digits=decimals)
+
     sent = {c.parent: c for c in step.contributions} if step is not None else {}
     for node in reversed(order):
         if node not in shown:
             continue
         node_id = ids[node]
         if grads is None:
-            grad_text = fmt.format(node.grad)
+            grad_text = fmt(node.grad)
         else:
-            grad_text = fmt.format(grads[node]) if node in grads else PENDING_GRAD
-        label = (f"{{ {_escape_record(names[node])} | data {fmt.format(node.data)} "
+            grad_text = fmt(grads[node]) if node in grads else PENDING_GRAD
+        label = (f"{{ {_escape_record(names[node])} | data {fmt(node.data)} "
                  f"| grad {grad_text} }}")
         attrs = {"shape": "record", "label": label}
         if node in on_path:

@@ -105,11 +105,12 @@ class Trace:
     """
 
     def __init__(self, output: Value, steps: list[Step], gradients: dict[Value, float],
-                 names: dict[Value, str]) -> None:
+                 names: dict[Value, str], graph: Graph | None = None) -> None:
         self.output = output
         self.steps = steps
         self.gradients = gradients  # d output / d node for every node of the graph
         self.names = names  # node -> the name the trace uses for it
+        self.graph = graph if graph is not None else as_graph(output)  # drawings reuse it
         for step in steps:
             step.trace = self
 
@@ -250,4 +251,5 @@ def trace(output: Value | Graph, *, accumulate: bool = True) -> Trace:
     if accumulate:
         for node, gradient in gradients.items():
             node.grad += gradient
-    return Trace(output, steps, {node: float(g) for node, g in gradients.items()}, names)
+    return Trace(output, steps, {node: float(g) for node, g in gradients.items()}, names,
+                 graph)

@@ -27,7 +27,7 @@ from autograd_lite import Value, no_grad
 from . import losses as L
 from .optim import SGD, Optimizer
 
-__all__ = ["History", "accuracy", "fit", "predict"]
+__all__ = ["DivergedError", "History", "accuracy", "fit", "predict"]
 
 Metric = Callable[[Any], float]
 
@@ -126,6 +126,15 @@ def _progress_bar(epochs: int, file: TextIO) -> Any:
                 dynamic_ncols=True, mininterval=0.1)
 
 
+class DivergedError(ArithmeticError):
+    """Training left the floats: a loss, a gradient or a weight overflowed. ``epoch`` says
+    when (from 1); the message says what overflowed. A smaller learning rate is the cure."""
+
+    def __init__(self, message: str, epoch: int) -> None:
+        super().__init__(message)
+        self.epoch = epoch
+
+
 # A progress bar appears by itself only on a terminal and only when the run looks long.
 AUTO_PROGRESS_SECONDS = 2.0
 
@@ -193,11 +202,18 @@ def fit(model: Any, data: Any, loss: str | Callable[[Any, Any], Value] = "half_s
             epoch_total = 0.0
             for first in range(0, len(order), batch):
                 chosen = order[first:first + batch]
-                batch_loss = _mean([_example_loss(loss_fn, model, xs[i], ys[i], i)
-                                    for i in chosen])
-                optimizer.zero_grad()
-                batch_loss.backward()
-                optimizer.step()
+                try:
+                    batch_loss = _mean([_example_loss(loss_fn, model, xs[i], ys[i], i)
+                                        for i in chosen])
+                    optimizer.zero_grad()
+                    batch_loss.backward()
+                    try:
+                        optimizer.step()
+                    except ValueError as exc:  # a step to a weight beyond the floats
+                        raise OverflowError(str(exc)) from None
+                except OverflowError as exc:  # a loss, a gradient or a weight overflowed
+                    raise DivergedError(f"fit: training diverged at epoch {epoch + 1}: {exc}",
+                                        epoch + 1) from None
                 history.step_loss.append(batch_loss.data)
                 history.steps += 1
                 epoch_total += batch_loss.data * len(chosen)

@@ -77,22 +77,43 @@ def names_of(nodes):
     return named
 
 
-def test_svg_shows_every_label_with_data_and_grad_to_four_decimals():
+def test_svg_shows_every_label_with_data_and_grad_to_four_significant_digits():
     n = kramer_chain()
     trace(n["out"])  # runs the backward pass, so the drawing has gradients
     nodes, _ = parse(svg_of(draw(n["out"])))
     drawn = {texts[0]: texts[1:] for _, texts in nodes.values() if len(texts) == 3}
     assert set(drawn) == {"s0", "w0", "w1", "w2", "x1", "s1", "x2", "s2", "out"}
-    # The slide's numbers, to 4 decimals.
+    # The slide's numbers, to 4 significant digits (exact ones as they are: x1 = 4).
     assert drawn["s1"][0] == "data 0.9820" and drawn["s2"][0] == "data 0.7275"
-    assert drawn["out"] == ["data 0.3638", "grad 1.0000"]
-    assert drawn["x1"][0] == "data 4.0000"
-    # dout/dw2 = s2 and dout/dw0 = w2·s2(1 − s2)·w1·s1(1 − s1)·s0, by hand.
+    assert drawn["out"] == ["data 0.3638", "grad 1"]
+    assert drawn["x1"][0] == "data 4"
+    # dout/dw2 = s2 = 0.7275 and dout/dw0 = w2·s2(1 − s2)·w1·s1(1 − s1)·s0 = 0.003501, by hand.
     s1, s2 = hand_sigmoid(4.0), hand_sigmoid(hand_sigmoid(4.0))
-    assert drawn["w2"][1] == f"grad {s2:.4f}" == "grad 0.7275"
-    assert drawn["w0"][1] == f"grad {0.5 * s2 * (1 - s2) * s1 * (1 - s1) * 2:.4f}"
+    assert drawn["w2"][1] == f"grad {s2:.4g}" == "grad 0.7275"
+    assert drawn["w0"][1] == f"grad {0.5 * s2 * (1 - s2) * s1 * (1 - s1) * 2:.4g}" == (
+        "grad 0.003501")
     ops = sorted(texts[0] for node_id, (_, texts) in nodes.items() if node_id.endswith("_op"))
     assert ops == ["*", "*", "*", "sigmoid", "sigmoid"]
+
+
+def test_a_vanishing_gradient_is_drawn_as_its_number_not_as_zero():
+    # Ten sigmoids deep: d out/d x = Π σ'(·) ≤ 0.25^10 ≈ 9.5e-07; with 4 fixed decimals the
+    # node said "grad 0.0000", hiding exactly what the vanishing-gradient lecture shows.
+    x = Value(0.5, "x")
+    y = x
+    for _ in range(10):
+        y = y.sigmoid()
+    y.label = "y"
+    y.backward()
+    by_hand = 1.0
+    value = 0.5
+    for _ in range(10):
+        value = hand_sigmoid(value)
+        by_hand *= value * (1 - value)
+    nodes, _ = parse(svg_of(draw(y)))
+    drawn = {texts[0]: texts[1:] for _, texts in nodes.values() if len(texts) == 3}
+    assert drawn["x"][1] == f"grad {by_hand:.4g}"
+    assert "e-0" in drawn["x"][1] and "0.0000" not in drawn["x"][1]
 
 
 def test_graph_runs_left_to_right():
@@ -188,8 +209,8 @@ def test_a_step_of_the_trace_shows_the_node_and_the_contributions_it_sends():
     drawn = {texts[0]: texts for _, texts in nodes.values() if len(texts) == 3}
     # After step 3, x1, w0 and s0 have not been reached: their gradients are still open.
     assert drawn["x1"][2] == drawn["w0"][2] == drawn["s0"][2] == "grad ·"
-    assert drawn["s1"][2] == f"grad {upstream:.4f}"
-    assert drawn["w1"][2] == f"grad {upstream * s1:.4f}"
+    assert drawn["s1"][2] == f"grad {upstream:.4g}"
+    assert drawn["w1"][2] == f"grad {upstream * s1:.4g}"
     assert n["w1"].grad == 0.0  # the drawing shows the pass, not .grad
     title = next(t_.text for t_ in svg_of(draw(n["out"], step=step)).iter(f"{SVG}text"))
     assert title.startswith("step 3 of 5: x2 = w1 * s1")
@@ -460,7 +481,7 @@ def test_render_bounds_are_checked():
 
 @pytest.mark.parametrize(("options", "error", "message"), [
     # decimals=-1 failed inside a format string: "Format specifier missing precision".
-    ({"decimals": -1}, ValueError, "draw: decimals must be from 0 to 17, got -1"),
+    ({"decimals": -1}, ValueError, "draw: decimals must be from 1 to 17, got -1"),
     ({"decimals": "2"}, TypeError, "draw: decimals must be a whole number, not '2' \\(str\\)"),
     ({"decimals": 2.0}, TypeError, "draw: decimals must be a whole number, not 2.0"),
     # dot ignored an unknown rankdir and drew top to bottom.

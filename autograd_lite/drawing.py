@@ -44,6 +44,7 @@ __all__ = ["DEFAULT_MAX_NODES", "DEFAULT_RENDER_MEMORY", "DEFAULT_RENDER_TIMEOUT
            "RenderTimeoutError", "draw", "neuron_groups", "save_frames"]
 
 DEFAULT_MAX_NODES = 250  # beyond this a drawing is a hairball: refuse or summarise
+SOURCE_FORMATS = ("dot", "gv")  # file names that hold the DOT text itself
 # Bounds on one run of `dot`. A readable drawing (the lectures', an nn model's) lays out in
 # well under a second; 20 s is far past that yet short enough to wait for. dot needs about
 # 40 MB for 250 nodes; with max_nodes=None and a million nodes it grew past 24 GB.
@@ -609,11 +610,12 @@ def save_frames(output: Value | Trace, directory: str | Path, format: str = "svg
     or an existing ``Trace``. Frame ``k`` is ``draw(output, step=trace[k])``: the node being
     processed, the contributions it sends, and every gradient as the pass knows it then.
     ``draw_options`` go to ``draw`` (``show_derivatives=True``, ``highlight=...``).
+    ``format="dot"`` (or ``"gv"``) writes each frame's DOT text, without running Graphviz.
     Returns the files written, in step order (as many as the trace has steps).
     """
-    if format not in graphviz.FORMATS:
+    if format not in graphviz.FORMATS and format not in SOURCE_FORMATS:
         raise ValueError(f"save_frames: unknown image format {format!r} "
-                         f"(try 'svg', 'png' or 'pdf')")
+                         f"(try 'svg', 'png' or 'pdf', or 'dot' for the DOT text itself)")
     if "step" in draw_options:
         raise TypeError("save_frames draws every step itself: do not pass step=")
     if not isinstance(directory, (str, os.PathLike)):
@@ -632,8 +634,11 @@ def save_frames(output: Value | Trace, directory: str | Path, format: str = "svg
     width = len(str(len(recorded)))
     paths = []
     for step in recorded:
-        image = draw(recorded.output, step=step, **draw_options).pipe(format=format)
+        drawing = draw(recorded.output, step=step, **draw_options)
         path = folder / f"step-{step.index:0{width}d}-{safe_filename(step.name)}.{format}"
-        path.write_bytes(image)
+        if format in SOURCE_FORMATS:  # the DOT text: needs no Graphviz program
+            path.write_text(drawing.source, encoding="utf-8")
+        else:
+            path.write_bytes(drawing.pipe(format=format))
         paths.append(path)
     return paths

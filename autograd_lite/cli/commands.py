@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..engine import Value, reverse_topological_order
+from ..engine import Value
 from ..graph_language import (
     EvaluatedGraph,
     GraphError,
@@ -241,30 +241,32 @@ def _write_drawing(drawing: Any, path: Path, image_format: str) -> tuple[Path, s
 
 def _write_frames(output: Value, directory: Path, image_format: str,
                   options: dict[str, Any]) -> tuple[list[Path], str]:
-    from ..drawing import draw
-    from ..tracing import trace as record
+    """The flip-book, by ``drawing.save_frames`` (the one frame writer); without dot, each
+    frame's DOT text instead, with a note."""
+    import graphviz
+
+    from ..drawing import RenderError, save_frames
 
     if directory.exists() and not directory.is_dir():
         raise UsageError(f"--frames: {str(directory)!r} exists and is not a directory")
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        try:
+            return save_frames(output, directory, image_format, **options), ""
+        except graphviz.ExecutableNotFound:
+            frames = save_frames(output, directory, "dot", **options)
+            return frames, (f"Graphviz's dot program is not installed, so the frames were "
+                            f"written as DOT text ({frames[0].name if frames else 'none'} "
+                            "...); install Graphviz to render them")
+        except RenderError as exc:
+            raise _render_error(exc, directory) from None
     except OSError as exc:
-        raise UsageError(f"--frames: cannot create {str(directory)!r}: "
+        raise UsageError(f"--frames: cannot write into {str(directory)!r}: "
                          f"{exc.strerror or exc}") from None
-    recorded = record(output, accumulate=False)
-    width = len(str(len(recorded)))
-    written, note = [], ""
-    for step in recorded:
-        safe = "".join(c if c.isalnum() or c in "_-" else "_" for c in step.name)
-        path = directory / f"step-{step.index:0{width}d}-{safe}.{image_format}"
-        image_path, note = _write_drawing(draw(output, step=step, **options), path,
-                                          image_format)
-        written.append(image_path)
-    return written, note
 
 
 def run_draw(args: argparse.Namespace) -> int:
     from ..drawing import draw
+    from ..graph import TooManyNodes
 
     image_format = _image_format(args.output)
     graph = _build(args)
@@ -273,12 +275,6 @@ def run_draw(args: argparse.Namespace) -> int:
                  if name.strip()]
     for name in highlight:
         _differentiable_node(graph, name)  # an unknown name is an input error
-    size = len(reverse_topological_order(output))
-    if size > args.max_nodes and not args.summarise:
-        raise GraphError(f"the graph has {size} value nodes, more than --max-nodes "
-                         f"{args.max_nodes}: a drawing that size is unreadable (and slow to lay "
-                         f"out); add --summarise to draw the {args.max_nodes} nodes nearest "
-                         "the output, or raise --max-nodes")
     options: dict[str, Any] = {"show_derivatives": args.derivatives,
                                "max_nodes": args.max_nodes, "summarise": args.summarise,
                                "render_timeout": args.render_timeout}
@@ -286,7 +282,13 @@ def run_draw(args: argparse.Namespace) -> int:
         options["highlight"] = highlight
     with _backward_errors("backward pass"):
         output.backward()  # so every node shows its gradient
-        drawing = draw(output, **options)
+        try:
+            drawing = draw(output, **options)
+        except TooManyNodes as exc:  # draw counts and checks; say it in flags
+            raise GraphError(
+                f"the graph has {exc.count} value nodes, more than --max-nodes {exc.limit}: a "
+                "drawing that size is unreadable (and slow to lay out); add --summarise to "
+                f"draw the {exc.limit} nodes nearest the output, or raise --max-nodes") from None
     path, note = _write_drawing(drawing, args.output, image_format)
     print(f"wrote {_shown_path(path)}")
     if note:

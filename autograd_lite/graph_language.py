@@ -40,16 +40,21 @@ from .primitives import PRIMITIVES
 
 __all__ = [
     "FUNCTIONS", "MAX_NESTING", "MAX_OPERATIONS", "MAX_TEXT_LENGTH", "Assignment",
-    "EvaluatedGraph", "GraphError", "GraphProgram", "evaluate_graph", "parse_graph",
+    "EvaluatedGraph", "GraphError", "GraphProgram", "evaluate_graph", "functions", "parse_graph",
     "parse_values",
 ]
 
-# The functions a graph may call: primitives of the table, by their table name.
-# (add/sub/mul/div/pow/neg are written as operators; "identity" is internal.)
-FUNCTIONS: tuple[str, ...] = ("sigmoid", "tanh", "relu", "leaky_relu", "exp", "log", "sqrt",
-                              "sin", "cos", "abs")
-# leaky_relu's slope when it is called with one argument (the engine's default).
-DEFAULT_LEAKY_ALPHA = 0.01
+
+
+def functions() -> tuple[str, ...]:
+    """The functions a graph may call: every primitive of the table written as a call
+    (sigmoid(x), leaky_relu(x, alpha)), built in or added with ``defprimitive``. The
+    operators + - * / ** and unary - are the table's infix and prefix primitives."""
+    return tuple(name for name, p in PRIMITIVES.items()
+                 if p.notation.style == "call" and not p.internal and p.inputs is not None)
+
+
+FUNCTIONS: tuple[str, ...] = functions()  # the built-in ones (functions() also lists added ones)
 
 # Resource limits, checked on the text before Python's parser sees it. The parser itself
 # gives up on deep nesting and on long chains of operators, but where it does depends on the
@@ -61,9 +66,19 @@ MAX_NESTING = 50  # open parentheses at once
 MAX_OPERATIONS = 2_000  # operators and function calls in the whole graph
 MAX_VALUES_LENGTH = 1_000_000  # characters of a values file
 
-_BINARY_PRIMITIVES: dict[type[ast.operator], str] = {
-    ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow",
+# Python's operators, by the symbol the table writes them with (its infix notation).
+_AST_SYMBOLS: dict[type[ast.AST], str] = {
+    ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.USub: "-",
 }
+
+
+def _operator_primitive(op: ast.AST, style: str) -> Any:
+    """The table's primitive written with this operator (``*`` is mul), or None."""
+    symbol = _AST_SYMBOLS.get(type(op))
+    for primitive in PRIMITIVES.values():
+        if primitive.notation.style == style and primitive.notation.symbol == symbol:
+            return primitive
+    return None
 _OPERATOR_ADVICE: dict[type[ast.AST], str] = {
     ast.FloorDiv: "'//' (floor division) is not allowed; use '/'",
     ast.Mod: "'%' (modulo) is not allowed",
@@ -95,7 +110,7 @@ _STATEMENT_NAMES: dict[type[ast.AST], str] = {
     ast.While: "'while'", ast.With: "'with'", ast.Try: "'try'",
 }
 _ALLOWED_SUMMARY = ("a graph uses only names, numbers, + - * / **, parentheses and the "
-                    "functions " + ", ".join(sorted(FUNCTIONS)))
+                    "functions " + ", ".join(sorted(functions())))
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\Z")
 
@@ -386,7 +401,7 @@ class _Checker:
         if name.startswith("__"):
             raise self.reject(node, f"the name {name!r} is not allowed (names starting with "
                               "'__' are reserved)")
-        if name in FUNCTIONS:
+        if name in functions():
             if assigned:
                 raise self.reject(node, f"{name!r} is a function; it cannot be assigned to")
             raise self.reject(node, f"{name!r} is a function; call it, as in {name}(x)")
@@ -401,7 +416,7 @@ class _Checker:
             elif isinstance(node, ast.Constant):
                 self.number(node)
             elif isinstance(node, ast.BinOp):
-                if type(node.op) not in _BINARY_PRIMITIVES:
+                if _operator_primitive(node.op, "infix") is None:
                     raise self.reject(node, f"{self.operator_advice(node.op)} "
                                       f"(in {self.piece(node)})")
                 stack += [node.right, node.left]
@@ -441,34 +456,42 @@ class _Checker:
             raise self.reject(node, f"calling {self.piece(node.func)} is not allowed; "
                               f"{_ALLOWED_SUMMARY}")
         name = node.func.id
-        if name not in FUNCTIONS:
-            raise self.reject(node, f"unknown function {name!r}{_suggest(name, FUNCTIONS)}; "
-                              f"the functions are {', '.join(sorted(FUNCTIONS))}")
+        known = functions()
+        if name not in known:
+            raise self.reject(node, f"unknown function {name!r}{_suggest(name, known)}; "
+                              f"the functions are {', '.join(sorted(known))}")
         for argument in node.args:
             if isinstance(argument, ast.Starred):
                 raise self.reject(argument, f"'*' unpacking is not allowed: "
                                   f"{self.piece(argument)}")
-        if name == "leaky_relu":
-            self.leaky_relu_arguments(node)
-            return
-        if node.keywords:
-            keyword = node.keywords[0]
-            raise self.reject(node, f"{name}() takes no keyword arguments "
-                              f"(got {keyword.arg or '**'}=) in {self.piece(node)}")
-        if len(node.args) != 1:
-            raise self.reject(node, f"{name}() takes 1 argument, got {len(node.args)}, "
-                              f"in {self.piece(node)}")
-
-    def leaky_relu_arguments(self, node: ast.Call) -> None:
-        names = [k.arg for k in node.keywords]
-        if any(k != "alpha" for k in names) or len(names) > 1:
-            raise self.reject(node, "leaky_relu() takes x and optionally alpha "
-                              f"(leaky_relu(x, 0.1) or leaky_relu(x, alpha=0.1)), "
-                              f"in {self.piece(node)}")
-        count = len(node.args) + len(names)
-        if not 1 <= count <= 2 or not node.args:
-            raise self.reject(node, f"leaky_relu() takes 1 or 2 arguments (x, alpha), got "
-                              f"{count}, in {self.piece(node)}")
+        # The call must fit the primitive's inputs: its names, and defaults for those left out
+        # (leaky_relu(x) or leaky_relu(x, 0.1) or leaky_relu(x, alpha=0.1)).
+        inputs = PRIMITIVES[name].inputs
+        assert inputs is not None
+        required = [i.name for i in inputs if i.default is None]
+        optional = [i.name for i in inputs if i.default is not None]
+        given = [k.arg for k in node.keywords]
+        # The first input is always positional; the others may be named.
+        settable = [i.name for i in inputs[max(1, len(node.args)):]]
+        bad = next((k or "**" for k in given if k not in settable or given.count(k) > 1), None)
+        if bad is not None:
+            if not optional and len(inputs) == 1:
+                takes = f"takes no keyword arguments (got {bad}=)"
+            else:
+                takes = (f"takes {', '.join(required)}"
+                         + (f" and optionally {', '.join(optional)}" if optional else "")
+                         + f"; {bad}= is not one it can be given here")
+            raise self.reject(node, f"{name}() {takes}, in {self.piece(node)}")
+        count = len(node.args) + len(given)
+        missing = [n for n in required[len(node.args):] if n not in given]
+        if count > len(inputs) or missing or not node.args:
+            amount = (str(len(inputs)) if not optional
+                      else f"{len(required)} or {len(inputs)}")
+            raise self.reject(node, f"{name}() takes {amount} argument"
+                              f"{'' if amount == '1' else 's'}, got {count}, in "
+                              f"{self.piece(node)} (its inputs: "
+                              + ", ".join(i.name if i.default is None else
+                                          f"{i.name}={i.default:g}" for i in inputs) + ")")
 
 
 def _is_finite_float(value: int | float) -> bool:
@@ -696,25 +719,36 @@ def _instructions(root: ast.expr) -> tuple[Instruction, ...]:
             stack.append((node, True))
             stack += [(child, False) for child in reversed(_operands(node))]
         elif isinstance(node, ast.BinOp):
-            code.append((_APPLY, PRIMITIVES[_BINARY_PRIMITIVES[type(node.op)]], 2, node))
+            code.append((_APPLY, _operator_primitive(node.op, "infix"), 2, node))
         elif isinstance(node, ast.UnaryOp):
-            code.append((_APPLY, PRIMITIVES["neg"], 1, node))
+            code.append((_APPLY, _operator_primitive(node.op, "prefix"), 1, node))
+        elif isinstance(node, ast.Constant) or node is None:  # pragma: no cover
+            raise AssertionError("numbers are pushed above")
         else:
             assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
             prim = PRIMITIVES[node.func.id]
-            if node.func.id == "leaky_relu" and len(_operands(node)) == 1:
-                code.append((_PUSH_NUMBER, DEFAULT_LEAKY_ALPHA, 0, None))
             code.append((_APPLY, prim, prim.arity, node))
     return tuple(code)
 
 
 def _operands(node: ast.AST) -> list[ast.expr]:
+    """The operands in the primitive's input order; a call's inputs left out are their
+    defaults, as number nodes (leaky_relu(x) is leaky_relu(x, 0.01))."""
     if isinstance(node, ast.BinOp):
         return [node.left, node.right]
     if isinstance(node, ast.UnaryOp):
         return [node.operand]
-    assert isinstance(node, ast.Call)
-    return [*node.args, *(k.value for k in node.keywords)]
+    assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    inputs = PRIMITIVES[node.func.id].inputs
+    assert inputs is not None
+    by_name = {k.arg: k.value for k in node.keywords}
+    operands: list[ast.expr] = list(node.args)
+    for spec in inputs[len(node.args):]:
+        if spec.name in by_name:
+            operands.append(by_name[spec.name])
+        else:
+            operands.append(ast.Constant(spec.default))
+    return operands
 
 
 def _run(code: tuple[Instruction, ...], nodes: Mapping[str, Value],

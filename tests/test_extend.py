@@ -179,3 +179,30 @@ def test_the_property_check_catches_a_wrong_rule_of_an_added_primitive():
             check()
     finally:
         undefine("softplus_wrong")
+
+
+def test_the_graph_language_calls_an_added_primitive_from_python(softplus):
+    from autograd_lite.graph_language import GraphError, evaluate_graph, functions
+
+    assert "softplus" in functions()
+    graph = evaluate_graph("h = softplus(w*x); out = 2*h", {"w": 0.5, "x": 1.0})
+    out = graph.output
+    out.backward()
+    # d out/dw = 2·σ(w·x)·x at w·x = 0.5
+    assert graph.inputs["w"].grad == pytest.approx(2 * _sigmoid(0.5) * 1.0)
+    with pytest.raises(GraphError, match=r"softplus\(\) takes 1 argument, got 2"):
+        evaluate_graph("out = softplus(x, x)", {"x": 1.0})
+
+
+def test_an_added_primitive_with_a_default_in_the_graph_language():
+    from autograd_lite.graph_language import evaluate_graph
+
+    defprimitive("scaled", lambda x, k, f: k * x, [lambda x, k, out, f: k,
+                                                   lambda x, k, out, f: x],
+                 inputs=("x", ("k", 3.0)))
+    try:
+        assert evaluate_graph("out = scaled(x)", {"x": 2.0}).output.data == 6.0
+        assert evaluate_graph("out = scaled(x, k=0.5)", {"x": 2.0}).output.data == 1.0
+        assert evaluate_graph("out = scaled(x, 4)", {"x": 2.0}).output.data == 8.0
+    finally:
+        undefine("scaled")

@@ -46,6 +46,7 @@ demo: $(BASE) dot
 
 lint: $(TESTS)
 	$(IN_VENV) ruff check .
+	$(IN_VENV) mypy
 
 bench: $(BENCH)
 	$(IN_VENV) python -m bench

@@ -296,15 +296,17 @@ def neuron_groups(output: Value | Graph) -> dict[Value, str]:
         below[node] = frozenset(found)
     above: dict[Value, set[str]] = {node: set() for node in order}
     for node in order:  # output first: a node's users come before it
-        passed = ({own[node]} if own[node] is not None else set()) if node.label else above[node]
+        mine = own[node] if node.label else None
+        passed: set[str] = ({mine} if mine is not None else set()) if node.label else above[node]
         for parent in node.parents:
             if type(parent) is not Constant:
                 above[parent] |= passed
     groups: dict[Value, str] = {}
     for node in order:
         if node.label:
-            if own[node] is not None:
-                groups[node] = own[node]  # type: ignore[assignment]
+            group = own[node]
+            if group is not None:
+                groups[node] = group
             continue
         if node.primitive is None:
             continue
@@ -314,10 +316,11 @@ def neuron_groups(output: Value | Graph) -> dict[Value, str]:
                 groups[node] = next(iter(shared))
             continue
         parents = [p for p in node.parents if type(p) is not Constant]
-        parameter_groups = {own[p] for p in parents
-                            if p.primitive is None and p.label and own[p] is not None}
+        parameter_groups: set[str] = {g for p in parents
+                                      if p.primitive is None and p.label
+                                      and (g := own[p]) is not None}
         if len(parameter_groups) == 1 and below[node] <= parameter_groups:
-            groups[node] = next(iter(parameter_groups))  # type: ignore[arg-type]
+            groups[node] = next(iter(parameter_groups))
     return groups
 
 

@@ -907,7 +907,7 @@ def install_method(prim: Primitive) -> None:
         return _apply1(prim, self)
 
     def with_settings(self: Value, *rest: Any, **keywords: Any) -> Value:
-        return prim(self, *rest, **keywords)  # type: ignore[no-any-return]
+        return prim(self, *rest, **keywords)
 
     method: Callable[..., Value] = unary if prim.arity == 1 else with_settings
     names = prim.input_names

@@ -268,7 +268,8 @@ def _check_operations(text: str, indents: list[int]) -> None:
     fstring: list[tokenize.TokenInfo] = []  # the FSTRING_STARTs still open (3.12+)
     try:
         for token in tokenize.generate_tokens(io.StringIO(text).readline):
-            if token.type == tokenize.STRING and "f" in re.match(r"\w*", token.string)[0].lower():
+            prefix = re.match(r"\w*", token.string)
+            if token.type == tokenize.STRING and prefix and "f" in prefix[0].lower():
                 raise refuse_fstring(token, token)
             if _FSTRING_START is not None and token.type == _FSTRING_START:
                 fstring.append(token)
@@ -676,7 +677,7 @@ def _evaluate(program: GraphProgram, values: Mapping[str, float | Value]) -> Eva
     output: Value | None = None
     for assignment in program.assignments:
         result = _run(assignment.code, nodes, program)
-        name = assignment.target or (program.output or None)
+        name = assignment.target or (program.output or None)  # type: ignore[assignment]
         if name is not None and type(result) is not Constant:
             # (Numbers are shared cached leaves: labelling one would rename it everywhere.)
             if assignment.code[-1][0] is _PUSH_NAME:
@@ -700,7 +701,7 @@ _PUSH_NAME = "name"
 _PUSH_NUMBER = "number"
 _APPLY = "apply"
 _IDENTITY = PRIMITIVES["identity"]
-Instruction = tuple[str, Any, int, "ast.AST | None"]  # (kind, name|number|primitive, k, node)
+Instruction = tuple[str, Any, Any, "ast.AST | None"]  # (kind, name|number|primitive, k, node)
 
 
 def _instructions(root: ast.expr) -> tuple[Instruction, ...]:
@@ -712,7 +713,7 @@ def _instructions(root: ast.expr) -> tuple[Instruction, ...]:
         if isinstance(node, ast.Name):
             code.append((_PUSH_NAME, node.id, 0, node))
         elif isinstance(node, ast.Constant):
-            code.append((_PUSH_NUMBER, float(node.value), 0, node))
+            code.append((_PUSH_NUMBER, float(node.value), 0, node))  # type: ignore[arg-type]
         elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.UAdd):
             stack.append((node.operand, False))  # +x is x
         elif not children_done:

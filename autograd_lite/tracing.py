@@ -155,7 +155,7 @@ class Trace:
                "local derivative", "added = upstream × local", "d{o}/d input so far")
 
     def _rows(self) -> list[tuple[str, ...]]:
-        rows = []
+        rows: list[tuple[str, ...]] = []
         for step in self.steps:
             first = (str(step.index), f"{step.name} = {format_number(step.node.data)}",
                      step.computation, format_number(step.upstream))

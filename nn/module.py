@@ -98,10 +98,10 @@ def _activate(z: Value, activation: str, alpha: float) -> Value:
         return z
     primitive: Primitive = PRIMITIVES[activation]
     if primitive.arity == 1 and primitive.method:  # the method: the cheapest call there is
-        return getattr(z, activation)()  # type: ignore[no-any-return]
+        return getattr(z, activation)()
     if "alpha" in primitive.input_names[1:]:
-        return primitive(z, alpha=alpha)  # type: ignore[no-any-return]
-    return primitive(z)  # type: ignore[no-any-return]
+        return primitive(z, alpha=alpha)
+    return primitive(z)
 
 
 def _check_inputs(inputs: Any, nin: int, where: str) -> list[Value | float]:

@@ -197,12 +197,13 @@ def _render_error(exc: Exception, path: Path) -> GraphError:
     """A drawing dot could not lay out within its bounds, in the command line's terms."""
     from ..drawing import RenderTimeoutError
 
-    size = f" ({exc.nodes} value nodes)" if getattr(exc, "nodes", None) else ""
+    nodes = getattr(exc, "nodes", None)
+    size = f" ({nodes} value nodes)" if nodes else ""
     fewer = "draw fewer nodes (--summarise --max-nodes 50)"
     if isinstance(exc, RenderTimeoutError):
         return GraphError(f"Graphviz's dot did not finish laying out {str(path)!r}{size} "
-                          f"within {exc.limit:g} s and was stopped; {fewer}, or allow more "
-                          "time with --render-timeout SECONDS")
+                          f"within {getattr(exc, 'limit', 0):g} s and was stopped; {fewer}, or "
+                          "allow more time with --render-timeout SECONDS")
     return GraphError(f"Graphviz's dot ran out of memory laying out {str(path)!r}{size} and "
                       f"was stopped; {fewer}")
 

@@ -71,8 +71,8 @@ def _fit_kramer_rows(args: argparse.Namespace) -> tuple[Any, list[float], float,
         raise GraphError(f"gradient descent diverged at epoch {exc.epoch} ({weights}: "
                          f"{str(exc).split(': ', 2)[-1]}); try a smaller --lr") from None
     found = [p.data for p in model.parameters()]
-    final = sum(0.5 * (model([s0]).data - target) ** 2
-                for (s0,), target in zip(rows.xs, rows.ys)) / len(rows.xs)
+    outputs = [float(model([s0]).data) for (s0,) in rows.xs]  # type: ignore[union-attr]
+    final = sum(0.5 * (y - t) ** 2 for y, t in zip(outputs, rows.ys)) / len(rows.xs)
     return model, found, history.loss[0], final
 
 
@@ -123,10 +123,11 @@ def run_demo(args: argparse.Namespace) -> int:
         slide_text = KRAMER_SLIDE_FORMULAS[weight]
         # The slide's formula, parsed by the graph language and turned into SymPy over the
         # same node names: the graph's formula must equal it identically, and numerically.
-        slide_graph = parse_graph(slide_text)
-        slide = slide_graph.evaluate({n: graph.nodes[n].data for n in slide_graph.inputs})
-        same_formula = sympy.simplify(explanation.expression - to_sympy(slide.output)) == 0
-        same_number = math.isclose(slide.output.data, explanation.value, rel_tol=1e-12)
+        slide_program = parse_graph(slide_text)
+        on_slide = slide_program.evaluate({n: graph.nodes[n].data
+                                           for n in slide_program.inputs})
+        same_formula = sympy.simplify(explanation.expression - to_sympy(on_slide.output)) == 0
+        same_number = math.isclose(on_slide.output.data, explanation.value, rel_tol=1e-12)
         matches_engine = math.isclose(explanation.path_sum, graph.nodes[weight].grad,
                                       rel_tol=1e-12)
         passed = same_formula and same_number and matches_engine

@@ -3,6 +3,11 @@
 The class holds data and wiring only. What an operation computes and how it
 differentiates lives in ``primitives.py``; everything that *reads* a graph (trace,
 explain, draw, to_sympy) lives in its own module and walks ``.parents``.
+
+Why one module of this size (about 950 lines, most of them comments and messages): the node
+makers, the graph search and the two backward loops read and write the nodes' private
+slots (``_data``, ``_v``, ``_x``) directly, because that is what makes them fast; split
+apart, each part would reach into the others' internals.
 """
 
 from __future__ import annotations

@@ -18,6 +18,10 @@ engine reports, not a computation that hangs.
 
 Every problem raises ``GraphError`` (a ``ValueError``) whose message says what is wrong
 and where (line and column, and the offending piece of text).
+
+Why one module of this size (about 780 lines): the whitelist checker, the token-level
+limits and the evaluator must agree on exactly one language; most of the lines are the
+messages that say, for each kind of text that is not allowed, what is wrong with it.
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ LAYERS: dict[str, int] = {
     "autograd_lite.extend": 4,
     "autograd_lite.tracing": 5,
     "autograd_lite.explanation": 6,
+    "autograd_lite.rendering": 3,
     "autograd_lite.drawing": 7,
     "autograd_lite.graph_language": 5,
     "autograd_lite.lectures": 5,

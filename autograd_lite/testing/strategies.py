@@ -1,4 +1,9 @@
-"""Expressions and the strategies that generate them (see the package's docstring)."""
+"""Expressions and the strategies that generate them (see the package's docstring).
+
+About 600 lines: an ``Expression`` (built by hand or drawn) and the generator that draws
+one are kept together, since every guard the generator inserts is a step the Expression
+replays over Values, over SymPy and over intervals.
+"""
 
 from __future__ import annotations
 

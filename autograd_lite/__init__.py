@@ -52,6 +52,10 @@ def __getattr__(name: str) -> Any:
     module = _READERS.get(name)
     if module is None:
         raise AttributeError(f"module 'autograd_lite' has no attribute {name!r}")
+    if module == "tracing":
+        # A Step displays in Jupyter as its frame of the backward pass: the drawing module
+        # gives Step that display when it loads, so a trace brings it along.
+        importlib.import_module(".drawing", __name__)
     return getattr(importlib.import_module(f".{module}", __name__), name)
 
 

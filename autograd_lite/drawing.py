@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterable
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -446,3 +447,20 @@ def save_frames(output: Value | Trace, directory: str | Path, format: str = "svg
             path.write_bytes(drawing.pipe(format=format))
         paths.append(path)
     return paths
+
+
+# ---------------------------------------------------------------- Jupyter
+
+
+def _step_display(self: Step, include: Any = None, exclude: Any = None,
+                  **_: Any) -> dict[str, Any]:
+    """A Step shows in Jupyter as its frame: draw(trace.output, step=step), fitted to the cell
+    (the text form, its repr, stays for terminals)."""
+    bundle: dict[str, Any] = {"text/plain": repr(self)}
+    if self.trace is not None:
+        with suppress(RenderError, TooManyNodes):  # too big to draw, or no dot: text stays
+            bundle["image/svg+xml"] = draw(self.trace.output, step=self)._repr_image_svg_xml()
+    return bundle
+
+
+Step._repr_mimebundle_ = _step_display  # type: ignore[attr-defined]

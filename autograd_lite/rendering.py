@@ -11,6 +11,7 @@ ends with ``RenderTimeoutError`` or ``RenderMemoryError``, each saying what to d
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -218,9 +219,31 @@ class Drawing(graphviz.Digraph):
         self._bounded(command, source_path.read_bytes(), quiet, cwd=cwd)
         return os.fspath(target)
 
+    def _repr_image_svg_xml(self) -> str:
+        """Jupyter's inline SVG, scaled down to the cell's width (never wider, never
+        scrolled or clipped in an HTML export; a small drawing keeps its size)."""
+        svg = self.pipe(format="svg", encoding="utf-8")
+        return fit_to_width(svg)
+
     def copy(self) -> Drawing:
         duplicate = super().copy()
         duplicate.render_timeout = self.render_timeout
         duplicate.render_memory = self.render_memory
         duplicate.nodes = self.nodes
         return duplicate
+
+
+_SVG_ROOT = re.compile(r"<svg\b([^>]*)>")
+
+
+def fit_to_width(svg: str) -> str:
+    """The root ``<svg>`` made to shrink with its container: ``max-width: 100%`` and a height
+    that follows (its viewBox keeps the aspect); the drawing is never drawn larger."""
+    match = _SVG_ROOT.search(svg)
+    if match is None:
+        return svg
+    attributes = match.group(1)
+    if "style=" in attributes:
+        return svg
+    styled = f'<svg{attributes} style="max-width: 100%; height: auto;">'
+    return svg[:match.start()] + styled + svg[match.end():]

@@ -189,17 +189,71 @@ class Trace:
         rule = "  ".join("-" * width for width in widths)
         return "\n".join([self._title(), line(header), rule, *(line(r) for r in rows)])
 
+    def forward_lines(self) -> list[str]:
+        """The forward pass in names: the inputs, then each operation as computed, reading
+        order (``x1 = w0 * s0 = 4``). Every name a step or a formula uses is defined here."""
+        graph = self.graph
+        leaves = [n for n in graph.reading_order if n.primitive is None]
+        lines = []
+        if leaves:
+            lines.append(", ".join(f"{self.names[n]} = {format_number(n.data)}" for n in leaves))
+        for node in graph.reading_order:
+            if node.primitive is not None:
+                lines.append(f"{self.names[node]} = {describe_operation(node, self.names)} = "
+                             f"{format_number(node.data)}")
+        return lines
+
+    def gradient_lines(self) -> list[str]:
+        """d output / d input for every input (leaf) of the graph: the pass's result."""
+        o = self.names[self.output]
+        return [f"d{o}/d{self.names[n]} = {format_number(self.gradients.get(n, 0.0))}"
+                for n in self.graph.reading_order if n.primitive is None]
+
     def to_markdown(self) -> str:
-        """The table as Markdown (for lecture notes): one row per input of each step."""
+        """For lecture notes: the forward pass, the step table (one row per input of each
+        step) and the gradients it ends with, as Markdown."""
 
         def cell(text: str) -> str:
             return text.replace("|", "\\|")
 
         header = self._header()
-        lines = [f"**{self._title()}**", "",
-                 "| " + " | ".join(header) + " |",
-                 "|" + "|".join("---" for _ in header) + "|"]
+        lines = [f"**{self._title()}**", "", "Forward pass:", ""]
+        lines += [f"- `{line}`" for line in self.forward_lines()]
+        lines += ["", "| " + " | ".join(header) + " |",
+                  "|" + "|".join("---" for _ in header) + "|"]
         lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in self._rows()]
+        lines += ["", "Gradients:", ""]
+        lines += [f"- `{line}`" for line in self.gradient_lines()]
+        return "\n".join(lines)
+
+    def to_latex(self) -> str:
+        """The step table as a LaTeX ``tabular`` (with ``booktabs`` rules), formulas typeset
+        in the chain's own names: ``\\input`` it into lecture notes or a slide."""
+        from .notation import formula as typeset
+
+        def name(node: Value) -> str:
+            return typeset(_symbol(self.names[node]), "latex")
+
+        def number(value: float) -> str:
+            return format_number(value, style="latex")
+
+        o = name(self.output)
+        lines = [r"\begin{tabular}{rllllll}", r"\toprule",
+                 rf"step & node & upstream $\frac{{\partial {o}}}{{\partial\,\cdot}}$ & "
+                 r"input & local derivative & added & so far \\", r"\midrule"]
+        for step in self.steps:
+            lead = (f"{step.index} & ${name(step.node)} = {number(step.node.data)}$ & "
+                    f"${number(step.upstream)}$")
+            if not step.contributions:
+                lines.append(f"{lead} & & (constant inputs only) & & \\\\")
+            for k, c in enumerate(step.contributions):
+                start = lead if k == 0 else "& &"
+                local = typeset(c.formula, "latex")
+                shown = (f"${number(c.local)}$" if local == number(c.local)
+                         else f"${local} = {number(c.local)}$")
+                lines.append(f"{start} & ${name(c.parent)}$ & {shown} & "
+                             f"${number(c.contribution)}$ & ${number(c.grad_after)}$ \\\\")
+        lines += [r"\bottomrule", r"\end{tabular}"]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -253,3 +307,9 @@ def trace(output: Value | Graph, *, accumulate: bool = True) -> Trace:
             node.grad += gradient
     return Trace(output, steps, {node: float(g) for node, g in gradients.items()}, names,
                  graph)
+
+
+def _symbol(name: str) -> Any:
+    import sympy
+
+    return sympy.Symbol(name)

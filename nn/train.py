@@ -68,6 +68,9 @@ class History:
         ax.legend()
         return ax
 
+    def __repr__(self) -> str:  # not the dataclass's: that prints every loss of every step
+        return f"<History: {self}>"
+
     def __str__(self) -> str:
         last = f", final loss {self.loss[-1]:.6g}" if self.loss else ""
         return (f"{self.epochs} epochs, {self.steps} steps in {self.seconds:.2f} s{last}"

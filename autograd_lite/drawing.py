@@ -274,7 +274,8 @@ def draw(output: Value, *, show_derivatives: bool = False,
     caption = title
     if caption is None and step is not None and step.trace is not None:
         caption = (f"step {step.index} of {len(step.trace)}: {step.name} = {step.computation} "
-                   f"passes d{output_name}/d{step.name} = {format_number(step.upstream)} "
+                   f"passes d{output_name}/d{step.name} = "
+                   f"{format_number(step.upstream, digits=decimals)} "
                    f"to its inputs")
     if caption is None and hidden:
         caption = (f"summary: the {len(shown)} nodes nearest {output_name}, "
@@ -332,13 +333,13 @@ def draw(output: Value, *, show_derivatives: bool = False,
             if type(parent) is Constant:
                 const_id = f"{node_id}_c{position}"
                 node_stmt(node, const_id, {"shape": "plaintext", "fontsize": "9",
-                                           "label": format_number(parent.data)})
+                                           "label": fmt(parent.data)})
                 edges.append((const_id, op_id, {"color": "gray55", "arrowsize": "0.6"}))
                 continue
             labels = []
             if show_derivatives:
                 formula = format_formula(local_formula(node, position, names))
-                number = format_number(prim.local_derivative(position, datas, node.data,
+                number = fmt(prim.local_derivative(position, datas, node.data,
                                                              FLOAT))
                 value = number if formula == number else f"{formula}\n= {number}"
                 # A backslash starts an escape (\n, \l) in a DOT label: keep a name's literal.
@@ -346,7 +347,7 @@ def draw(output: Value, *, show_derivatives: bool = False,
                     "\\", "\\\\"))
             if step is not None and node is step.node:
                 contribution = next(c for c in step.contributions if c.position == position)
-                labels.append(f"+{format_number(contribution.contribution)}")
+                labels.append(f"+{fmt(contribution.contribution)}")
                 edge.update(color=STEP_COLOR, fontcolor=STEP_COLOR, penwidth="2.5")
             if op_on_path and parent in on_path:
                 edge.update(color=HIGHLIGHT_COLOR, penwidth="2.5")

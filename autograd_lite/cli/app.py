@@ -182,7 +182,8 @@ Example:
     trace_format.add_argument("--json", action="store_true",
                               help="print machine-readable JSON instead of the table")
     trace_format.add_argument("--markdown", action="store_true",
-                              help="print the step table as Markdown (for lecture notes)")
+                              help="print Markdown for lecture notes: the forward pass, the "
+                                   "step table and the gradients")
     trace.set_defaults(run=run_trace)
 
     explain = commands.add_parser(
@@ -209,7 +210,17 @@ Example:
     explain.add_argument("--max-factors", metavar="N", type=_positive_int, default=10_000,
                          help="refuse a formula with more than N local derivatives over all "
                               "its paths together (default: 10000)")
-    explain.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    explain_format = explain.add_mutually_exclusive_group()
+    explain_format.add_argument("--json", action="store_true",
+                                help="print machine-readable JSON")
+    explain_format.add_argument("--markdown", action="store_true",
+                                help="print Markdown for lecture notes (one line per path "
+                                     "when there are several)")
+    explain_format.add_argument("--latex", action="store_true",
+                                help="print LaTeX (math mode), factors in the path's order")
+    explain_format.add_argument("--ascii", action="store_true",
+                                help="write *, - and ** (the formula pastes into Python and "
+                                     "parses with SymPy)")
     explain.set_defaults(run=run_explain)
 
     draw = commands.add_parser(
@@ -241,6 +252,15 @@ Examples:
     draw.add_argument("--summarise", action="store_true",
                       help="with more than --max-nodes nodes, draw the N nearest the output "
                            "and one node counting the rest")
+    draw.add_argument("--rankdir", choices=("LR", "TB", "RL", "BT"), default="LR",
+                      help="the direction the graph flows: LR left to right (default), TB "
+                           "top to bottom (a long chain fits a slide better)")
+    draw.add_argument("--title", metavar="TEXT", help="a caption above the drawing")
+    draw.add_argument("--decimals", metavar="N", type=_positive_int, default=4,
+                      help="significant digits of the numbers shown (default: 4)")
+    draw.add_argument("--step", metavar="N", type=_positive_int,
+                      help="draw the graph as it is at step N of the backward pass (the "
+                           "node processed, what it sends, the gradients so far)")
     draw.add_argument("--render-timeout", metavar="SECONDS", type=_positive_float,
                       default=20.0,
                       help="stop Graphviz's dot if one image takes longer than this to lay "

@@ -18,6 +18,7 @@ from ..graph_language import (
 )
 from .common import (
     DOT_FORMATS,
+    EXIT_MISSING_PROGRAM,
     EXIT_OK,
     IMAGE_FORMATS,
     PROG,
@@ -147,8 +148,12 @@ def _explain_text(args: argparse.Namespace, graph: EvaluatedGraph, output: Value
                                   max_paths=args.max_paths, max_factors=args.max_factors)
         _check_finite({name: explanation.value}, explanation.output_name)
         explanations.append(explanation)
+    if args.markdown:
+        return "\n\n".join(e.to_markdown() for e in explanations) + "\n"
+    if args.latex:  # one equation per line, for an align environment or a slide
+        return "".join(f"{e.to_latex()}\n" for e in explanations)
     if not args.json:
-        return "".join(f"{explanation}\n" for explanation in explanations)
+        return "".join(f"{e.to_text(ascii=args.ascii)}\n" for e in explanations)
     text = io.StringIO()
     _json({
         "graph": graph.program.text,
@@ -276,15 +281,27 @@ def run_draw(args: argparse.Namespace) -> int:
                  if name.strip()]
     for name in highlight:
         _differentiable_node(graph, name)  # an unknown name is an input error
+    if args.decimals > 17:
+        raise UsageError("--decimals: a float has at most 17 significant digits")
     options: dict[str, Any] = {"show_derivatives": args.derivatives,
                                "max_nodes": args.max_nodes, "summarise": args.summarise,
-                               "render_timeout": args.render_timeout}
+                               "render_timeout": args.render_timeout,
+                               "rankdir": args.rankdir, "decimals": args.decimals}
     if highlight:
         options["highlight"] = highlight
     with _backward_errors("backward pass"):
         output.backward()  # so every node shows its gradient
+        step = None
+        if args.step is not None:
+            from ..tracing import trace as record
+
+            recorded = record(output, accumulate=False)
+            if args.step > len(recorded):
+                raise UsageError(f"--step {args.step}: the backward pass of "
+                                 f"{_output_name(graph)} has {len(recorded)} steps")
+            step = recorded[args.step - 1]
         try:
-            drawing = draw(output, **options)
+            drawing = draw(output, step=step, title=args.title, **options)
         except TooManyNodes as exc:  # draw counts and checks; say it in flags
             raise GraphError(
                 f"the graph has {exc.count} value nodes, more than --max-nodes {exc.limit}: a "
@@ -293,7 +310,10 @@ def run_draw(args: argparse.Namespace) -> int:
     path, note = _write_drawing(drawing, args.output, image_format)
     print(f"wrote {_shown_path(path)}")
     if note:
-        print(f"{PROG}: note: {note}", file=sys.stderr)
+        # The image asked for was not made (no dot): say so, write the DOT text, and exit
+        # non-zero, so that a script or a Makefile does not take the missing image for made.
+        print(f"{PROG}: error: {note}", file=sys.stderr)
+        return EXIT_MISSING_PROGRAM
     if args.frames is not None:
         frame_format = "svg" if image_format in DOT_FORMATS else image_format
         with _backward_errors("backward pass"):

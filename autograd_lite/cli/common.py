@@ -33,6 +33,8 @@ DOT_FORMATS = ("dot", "gv")
 
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
+# An image was asked for but Graphviz's dot is not installed (the DOT text was written).
+EXIT_MISSING_PROGRAM = 3
 
 
 class UsageError(Exception):

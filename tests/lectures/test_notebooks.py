@@ -25,7 +25,7 @@ import nbformat
 import pytest
 from nbclient.exceptions import CellExecutionError
 
-NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 SOURCES_DIR = NOTEBOOKS_DIR / "src"
 LECTURE_NOTEBOOKS = [
     "01_chain_rule_kramer.ipynb",

@@ -26,7 +26,7 @@ from autograd_lite.drawing import (
 from autograd_lite.lectures import kramer_chain
 
 SVG = "{http://www.w3.org/2000/svg}"
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]  # tests/unit/this file -> the repository
 
 
 

@@ -39,7 +39,7 @@ from autograd_lite import (
     trace,
 )
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]  # tests/contract/this file -> the repository
 
 
 # ---------------------------------------------------------------- independent references

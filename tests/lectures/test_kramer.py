@@ -84,7 +84,7 @@ def test_the_example_script_prints_the_slide_numbers():
     import sys
     from pathlib import Path
 
-    script = Path(__file__).resolve().parents[1] / "examples" / "kramer.py"
+    script = Path(__file__).resolve().parents[2] / "examples" / "kramer.py"
     printed = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                              check=True, timeout=60).stdout
     s1 = 1 / (1 + math.exp(-4.0))

@@ -1,4 +1,7 @@
-"""The Value contract of SPEC.md: construction, operators, backward, gradients as functions."""
+"""The Value contract of SPEC.md: construction, operators, domain errors, backward.
+
+(grad, gradients and gradcheck are in test_functional.py.)
+"""
 
 import gc
 import math
@@ -7,7 +10,7 @@ import numpy as np
 import pytest
 
 import autograd_lite as ag
-from autograd_lite import Value, grad, gradcheck, gradients, no_grad
+from autograd_lite import Value, gradients, no_grad
 
 # ---------------------------------------------------------------- construction
 
@@ -147,6 +150,27 @@ def test_reused_node_accumulates_both_paths():
     assert x.grad == 7.0
 
 
+def test_node_used_at_two_depths_waits_for_both_consumers():
+    # s feeds the output directly and through log(exp(s) + 1): backward may only process s
+    # once both contributions arrived. d/ds [-(s - log(e^s + 1))] = -1 + σ(s), by hand.
+    s = Value(1.5, "s")
+    loss = -(s - ((s.exp() + 1).log()))
+    loss.backward()
+    assert s.grad == pytest.approx(-1 + 1 / (1 + math.exp(-1.5)), rel=1e-12)
+    a = Value(0.3)
+    deep = a
+    for _ in range(5):
+        deep = deep.tanh()
+    y = a * deep  # a is a direct parent of y and the start of a five-step chain
+    (dy,) = gradients(y, [a])
+    chain = 1.0
+    t = 0.3
+    for _ in range(5):
+        t = math.tanh(t)
+        chain *= 1 - t * t
+    assert dy == pytest.approx(t + 0.3 * chain, rel=1e-12)
+
+
 def test_backward_twice_doubles_every_grad_exactly():
     a, b = Value(0.3, "a"), Value(-1.2, "b")
     h = (a * b).tanh()
@@ -198,89 +222,6 @@ def test_no_grad_records_nothing():
         updated = w - 0.1 * 2.0
     assert updated.parents == () and updated.op == "" and updated.data == 0.8
     assert ag.is_recording()
-
-
-# ---------------------------------------------------------------- gradients as functions
-
-
-def test_gradients_leave_grad_alone_and_give_zero_for_unrelated_inputs():
-    x, y, z = Value(2.0), Value(3.0), Value(4.0)
-    f = x * y + x.sin()
-    dx, dy, dz = gradients(f, [x, y, z])
-    assert dx == pytest.approx(3.0 + math.cos(2.0)) and dy == 2.0 and dz == 0.0
-    assert x.grad == y.grad == 0.0
-
-
-def test_second_derivative_and_hessian_entry_with_create_graph():
-    x, y = Value(0.5), Value(-1.5)
-    f = (x * y).exp()  # f_x = y e^{xy}, f_xy = e^{xy} (1 + xy)
-    (fx,) = gradients(f, [x], create_graph=True)
-    assert isinstance(fx, Value) and fx.data == pytest.approx(-1.5 * math.exp(-0.75))
-    fxx, fxy = gradients(fx, [x, y])
-    assert fxx == pytest.approx(2.25 * math.exp(-0.75))
-    assert fxy == pytest.approx(math.exp(-0.75) * (1 - 0.75))
-
-
-def test_grad_nests_to_third_order():
-    # d³/dx³ of x⁴ is 24x; of sin is -cos; of sigmoid, checked by central differences.
-    assert grad(grad(grad(lambda x: x**4)))(2.0) == pytest.approx(48.0)
-    assert grad(grad(grad(lambda x: x.sin())))(0.3) == pytest.approx(-math.cos(0.3))
-    d2 = grad(grad(lambda x: x.sigmoid()))
-    h = 1e-4
-    numeric = (d2(0.4 + h) - d2(0.4 - h)) / (2 * h)
-    assert grad(grad(grad(lambda x: x.sigmoid())))(0.4) == pytest.approx(numeric, rel=1e-6)
-
-
-def test_grad_with_argnum_and_no_perturbation_confusion():
-    assert grad(lambda a, b: a * b**2, argnum=1)(3.0, 2.0) == 12.0
-    # d/dx [x · (d/dy x·y)] = d/dx [x · x] = 2x (Siskind & Pearlmutter's example).
-    assert grad(lambda x: x * grad(lambda y: x * y)(x))(3.0) == 6.0
-
-
-def test_grad_of_a_constant_function_is_zero():
-    assert grad(lambda x: 3.0)(1.0) == 0.0
-    assert grad(grad(lambda x: x + 1))(1.0) == 0.0
-
-
-def test_gradcheck_passes_and_reports_each_mismatch():
-    assert gradcheck(lambda a, b: (a * b).tanh() / b + a**b, 1.3, 0.7)
-
-    def wrong(x):  # forward is x², but the graph is cut: gradient 0 instead of 2x
-        with no_grad():
-            y = x * x
-        return y + 0 * x
-
-    with pytest.raises(AssertionError, match=r"input 0 \(x0 = 1.5\): engine 0.0"):
-        gradcheck(wrong, 1.5)
-
-
-def test_gradients_rejects_bad_arguments():
-    x = Value(1.0)
-    with pytest.raises(TypeError, match="list of Values"):
-        gradients(x * 2, x)
-    with pytest.raises(TypeError, match=r"inputs\[1\] must be a Value, not float"):
-        gradients(x * 2, [x, 2.0])
-
-
-def test_node_used_at_two_depths_waits_for_both_consumers():
-    # s feeds the output directly and through log(exp(s) + 1): backward may only process s
-    # once both contributions arrived. d/ds [-(s - log(e^s + 1))] = -1 + σ(s), by hand.
-    s = Value(1.5, "s")
-    loss = -(s - ((s.exp() + 1).log()))
-    loss.backward()
-    assert s.grad == pytest.approx(-1 + 1 / (1 + math.exp(-1.5)), rel=1e-12)
-    a = Value(0.3)
-    deep = a
-    for _ in range(5):
-        deep = deep.tanh()
-    y = a * deep  # a is a direct parent of y and the start of a five-step chain
-    (dy,) = gradients(y, [a])
-    chain = 1.0
-    t = 0.3
-    for _ in range(5):
-        t = math.tanh(t)
-        chain *= 1 - t * t
-    assert dy == pytest.approx(t + 0.3 * chain, rel=1e-12)
 
 
 def test_an_int_too_large_for_a_float_says_so():

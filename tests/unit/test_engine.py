@@ -3,14 +3,13 @@
 (grad, gradients and gradcheck are in test_functional.py.)
 """
 
-import gc
 import math
 
 import numpy as np
 import pytest
 
 import autograd_lite as ag
-from autograd_lite import Value, gradients, no_grad
+from autograd_lite import Value, gradients
 
 # ---------------------------------------------------------------- construction
 
@@ -125,11 +124,14 @@ def test_unlabelled_operand_is_called_unlabelled_in_the_message():
 
 
 def test_derivative_undefined_at_a_point_raises_in_backward_naming_the_node():
-    x = Value(0.0, label="x")
-    y = x.sqrt()  # sqrt(0) is fine; its slope 1/(2·sqrt(0)) is not
-    with pytest.raises(ZeroDivisionError, match=r"backward.*sqrt.*'x' = 0.0"):
-        y.backward()
-    assert x.grad == 0.0  # a failed pass leaves every .grad as it was
+    # sqrt(0) is fine; its slope 1/(2·sqrt(0)) is not: backward raises, naming the node, and
+    # a failed pass leaves every .grad as it was (here not 0, so a reset would be seen).
+    x, y = Value(0.0, "x"), Value(2.0, "y")
+    x.grad, y.grad = 0.25, -1.0
+    out = x.sqrt() * y + y
+    with pytest.raises(ZeroDivisionError, match=r"backward.*sqrt\('x' = 0.0\)"):
+        out.backward()
+    assert (x.grad, y.grad, out.grad) == (0.25, -1.0, 0.0)
 
 
 def test_value_exponent_with_a_negative_base_has_no_real_slope():
@@ -179,40 +181,6 @@ def test_backward_twice_doubles_every_grad_exactly():
     first = [n.grad for n in (a, b, h, out)]
     out.backward()
     assert [n.grad for n in (a, b, h, out)] == [2 * g for g in first]
-
-
-def test_builtin_sum_of_100_000_terms():
-    xs = [Value(float(i)) for i in range(100_000)]
-    total = sum(x * x for x in xs)
-    total.backward()
-    assert total.data == sum(float(i) ** 2 for i in range(100_000))
-    assert xs[12345].grad == 2 * 12345.0
-
-
-def test_finished_graph_is_freed_without_the_cycle_collector():
-    def live_tanh_nodes():
-        return sum(1 for o in gc.get_objects() if isinstance(o, Value) and o.op == "tanh")
-
-    gc.collect()
-    before = live_tanh_nodes()
-    x = Value(2.0)
-    y = (x * x).tanh() + x
-    y.backward()
-    gc.disable()
-    try:
-        assert live_tanh_nodes() == before + 1
-        del y
-        assert live_tanh_nodes() == before  # freed by reference counting: no cycles
-    finally:
-        gc.enable()
-
-
-def test_no_grad_records_nothing():
-    w = Value(1.0)
-    with no_grad():
-        updated = w - 0.1 * 2.0
-    assert updated.parents == () and updated.op == "" and updated.data == 0.8
-    assert ag.is_recording()
 
 
 def test_an_int_too_large_for_a_float_says_so():

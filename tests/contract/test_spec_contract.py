@@ -121,6 +121,7 @@ def test_value_accepts_ints_floats_and_numpy_scalars(data, expected):
     v = Value(data)
     assert type(v.data) is float
     assert v.data == expected
+    assert (v.grad, v.op, v.parents) == (0.0, "", ())  # a leaf, whatever the number's type
 
 
 # SPEC: "anything else (str, None, list, complex, bool) raises TypeError naming the type"
@@ -302,6 +303,7 @@ def test_leaky_relu_alpha_as_keyword_for_method_and_function():
     assert x.grad == pytest.approx(0.2, rel=1e-15)
     assert autograd_lite.leaky_relu(Value(-2.0), alpha=0.2).data == pytest.approx(-0.4)
     assert autograd_lite.leaky_relu(Value(3.0)).data == 3.0
+    assert autograd_lite.leaky_relu(-2.0).data == pytest.approx(-0.02)  # a number, α = 0.01
 
 
 # SPEC: "out.backward(): seeds out's gradient with 1.0 and adds each node's gradient into
@@ -421,6 +423,7 @@ def test_sigmoid_of_minus_1000_is_zero_without_overflow():
         assert x.grad == 0.0
         assert sigmoid(Value(1000.0)).data == 1.0
         assert autograd_lite.sigmoid(Value(-1000)).data == 0.0
+        assert (sigmoid(-1000.0).data, sigmoid(1000.0).data) == (0.0, 1.0)  # plain numbers
         # Just inside the float range the value is e^x (1 + e^x ≈ 1): no underflow to 0.
         assert sigmoid(Value(-700.0)).data == pytest.approx(math.exp(-700.0), rel=1e-12)
 

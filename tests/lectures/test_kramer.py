@@ -15,6 +15,12 @@ import nn
 from autograd_lite import Value, reverse_topological_order, sigmoid
 from autograd_lite.lectures import kramer_chain
 
+# The slide's network by hand, with math.exp: the expected side, never the engine's numbers.
+S0, W0, W1, W2 = 2.0, 2.0, 1.0, 0.5
+S1 = 1 / (1 + math.exp(-W0 * S0))
+S2 = 1 / (1 + math.exp(-W1 * S1))
+OUT = W2 * S2
+
 
 def test_forward_propagation_matches_the_slide():
     n = kramer_chain()
@@ -24,6 +30,7 @@ def test_forward_propagation_matches_the_slide():
     assert round(n["x2"].data, 3) == 0.982
     assert round(n["s2"].data, 4) == 0.7275
     assert round(n["out"].data, 4) == 0.3638
+    assert n["out"].data == pytest.approx(OUT, rel=1e-15)  # and unrounded, by hand
 
 
 def test_sigmoid_is_the_slide_formula():
@@ -35,47 +42,50 @@ def test_sigmoid_is_the_slide_formula():
 def test_the_three_chain_rule_formulas():
     n = kramer_chain()
     n["out"].backward()
-    s0, s1, s2 = (n[k].data for k in ("s0", "s1", "s2"))
-    w1, w2 = n["w1"].data, n["w2"].data
-    # dout/dw2 = s2
-    assert n["w2"].grad == pytest.approx(s2, rel=1e-14)
-    # dout/dw1 = w2 · s2(1 − s2) · s1
-    assert n["w1"].grad == pytest.approx(w2 * s2 * (1 - s2) * s1, rel=1e-14)
+    # Slide "How does a change in weight w2 impact output?": dout/dw2 = s2
+    assert n["w2"].grad == pytest.approx(S2, rel=1e-14)
+    # Slides "How does a change in weight w1 impact output?": dout/dw1 = w2 · s2(1 − s2) · s1
+    assert n["w1"].grad == pytest.approx(W2 * S2 * (1 - S2) * S1, rel=1e-14)
+    # Slides "How does a change in weight w0 impact output?":
     # dout/dw0 = w2 · s2(1 − s2) · w1 · s1(1 − s1) · s0
-    assert n["w0"].grad == pytest.approx(w2 * s2 * (1 - s2) * w1 * s1 * (1 - s1) * s0, rel=1e-14)
-
-
-def test_formulas_with_the_slides_rounded_numbers():
-    # The slide's rounded values: dout/dw1 = 0.5 · 0.7275(1 − 0.7275) · 0.982 ≈ 0.0973
-    n = kramer_chain()
-    n["out"].backward()
+    assert n["w0"].grad == pytest.approx(W2 * S2 * (1 - S2) * W1 * S1 * (1 - S1) * S0, rel=1e-14)
+    # and with the slide's rounded numbers: dout/dw1 = 0.5 · 0.7275(1 − 0.7275) · 0.982 ≈ 0.0973
     assert n["w1"].grad == pytest.approx(0.5 * 0.7275 * (1 - 0.7275) * 0.982, abs=5e-5)
     assert n["w2"].grad == pytest.approx(0.7275, abs=5e-5)
 
 
 @pytest.mark.parametrize("target", [0.7, 0.2])
 def test_cost_gradients_are_out_minus_target_times_dout_dw(target):
-    # C = ½(target − out)², dC/dout = out − target, dC/dw = (out − target) · dout/dw.
+    # Slides "Create a cost function" and "Follow the cost function": C = ½(target − out)²,
+    # dC/dout = out − target, dC/dw = (out − target) · dout/dw.
     n = kramer_chain()
     cost = 0.5 * (target - n["out"]) ** 2
     cost.backward()
-    out, s0, s1, s2 = (n[k].data for k in ("out", "s0", "s1", "s2"))
-    w1, w2 = n["w1"].data, n["w2"].data
-    error = out - target
-    assert cost.data == pytest.approx(0.5 * (target - out) ** 2)
-    assert n["out"].grad == pytest.approx(error)
-    assert n["w2"].grad == pytest.approx(error * s2)
-    assert n["w1"].grad == pytest.approx(error * w2 * s2 * (1 - s2) * s1)
-    assert n["w0"].grad == pytest.approx(error * w2 * s2 * (1 - s2) * w1 * s1 * (1 - s1) * s0)
+    error = OUT - target
+    assert cost.data == pytest.approx(0.5 * (target - OUT) ** 2, rel=1e-14)
+    assert n["out"].grad == pytest.approx(error, rel=1e-14)
+    assert n["w2"].grad == pytest.approx(error * S2, rel=1e-14)
+    assert n["w1"].grad == pytest.approx(error * W2 * S2 * (1 - S2) * S1, rel=1e-14)
+    assert n["w0"].grad == pytest.approx(error * W2 * S2 * (1 - S2) * W1 * S1 * (1 - S1) * S0,
+                                         rel=1e-14)
 
 
-def test_one_gradient_descent_step_lowers_the_cost():
-    # "w ← w − α dC/dw": the slide's prescription, step 3, with α = 0.5.
+def test_one_gradient_descent_step_is_the_slides_update_and_lowers_the_cost():
+    # Slide "Put it all together", 3. Update the weights, with target 0.7 and α = 0.5:
+    #   w2 ← w2 − α(out − target)s2
+    #   w1 ← w1 − α(out − target)w2 s2(1 − s2)s1
+    #   w0 ← w0 − α(out − target)w2 s2(1 − s2)w1 s1(1 − s1)s0
     target, alpha = 0.7, 0.5
     n = kramer_chain()
     cost = 0.5 * (target - n["out"]) ** 2
     cost.backward()
     new = {k: n[k].data - alpha * n[k].grad for k in ("w0", "w1", "w2")}
+    error = OUT - target
+    assert new == pytest.approx({
+        "w2": W2 - alpha * error * S2,
+        "w1": W1 - alpha * error * W2 * S2 * (1 - S2) * S1,
+        "w0": W0 - alpha * error * W2 * S2 * (1 - S2) * W1 * S1 * (1 - S1) * S0,
+    }, rel=1e-14)
     after = kramer_chain(**new)
     assert 0.5 * (target - after["out"].data) ** 2 < cost.data
 

@@ -110,6 +110,26 @@ def test_reused_node_accumulates_both_paths():
     assert x.grad == 7.0
 
 
+def test_diamond_adds_both_paths_by_hand():
+    # h = x + 0.5 feeds out directly and through g = h + 0.5: out = 2x + 1.5, dout/dx = 2.
+    x = Value(-2.0, label="x")
+    h = 0.5 + x
+    g = 0.5 + h
+    out = h + g
+    assert gradients(out, [x]) == [2.0]
+    out.backward()
+    assert (x.grad, h.grad, g.grad) == (2.0, 2.0, 1.0)
+
+
+def test_reused_product_by_hand():
+    # a = x·y used twice: out = a + e^a, dout/dx = y(1 + e^(xy)) = 3(1 + e^1.5) at (0.5, 3).
+    x, y = Value(0.5, label="x"), Value(3.0, label="y")
+    a = x * y
+    out = a + a.exp()
+    (dx,) = gradients(out, [x])
+    assert dx == pytest.approx(3 * (1 + 4.4816890703380645), rel=1e-15)
+
+
 def test_node_used_at_two_depths_waits_for_both_consumers():
     # s feeds the output directly and through log(exp(s) + 1): backward may only process s
     # once both contributions arrived. d/ds [-(s - log(e^s + 1))] = -1 + σ(s), by hand.

@@ -402,6 +402,7 @@ def test_python_block_runs_standalone_and_its_claims_hold(block, tmp_path):
         assert same_output(block.output, run.stdout), run.stdout
 
 
+@pytest.mark.slow  # ~3 s: runs pytest and Hypothesis
 @pytest.mark.parametrize("block", FILE_BLOCKS, ids=lambda b: b.name)
 def test_file_block_runs_with_its_own_command(block, tmp_path):
     assert claims_in(block.code) == [], "a file block's comments are not checked as claims"

@@ -371,6 +371,7 @@ def test_backward_twice_doubles_every_grad_exactly():
 
 
 # SPEC: "Iterative — no recursion limit; a chain of 1,000,000 nodes works."
+@pytest.mark.slow  # ~3 s
 def test_backward_on_a_chain_of_a_million_nodes():
     # The suite's one chain of 10⁶ nodes. y ← a·y + b, n times from x, is n products and n
     # sums: y = aⁿx + b(1 − aⁿ)/(1 − a) and dy/dx = aⁿ, by hand (here aⁿ ≈ e^−0.5).

@@ -116,6 +116,7 @@ def test_a_failing_assert_in_a_notebook_fails_the_run():
         builder.execute(nb)
 
 
+@pytest.mark.slow  # 2-6 s per notebook
 @pytest.mark.parametrize("name", SOURCES)
 def test_notebook_runs_from_a_clean_kernel(name: str):
     nb = builder.read_source(SOURCES_DIR / name)

@@ -84,6 +84,7 @@ def test_each_primitive_matches_central_differences(primitive):
 DISTINCT_PER_VARIABLE_SET = 550
 
 
+@pytest.mark.slow  # ~10 s per variable set
 @pytest.mark.parametrize("variables", [("x", "y"), ("a", "b", "c")])
 def test_composite_graphs_match_sympy(variables):
     """Random graphs over all primitives: 550 distinct formulas per variable set, counted."""
@@ -127,6 +128,7 @@ def test_composite_graphs_match_central_differences(case):
 # ---------------------------------------------------------------- reused nodes
 
 
+@pytest.mark.slow  # ~3 s
 @settings(max_examples=80)
 @given(expression_and_point(("x", "y"), min_operations=2, max_operations=6)
        .filter(lambda case: case[0].reused_operations > 0))

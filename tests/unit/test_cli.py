@@ -632,6 +632,7 @@ def test_a_nul_byte_in_a_file_name_is_a_usage_error(capsys, option, tmp_path):
     assert line.startswith(f"autograd-lite: error: argument {option}")
 
 
+@pytest.mark.slow  # ~5 s
 def test_explain_expand_on_a_300_deep_chain(capsys):
     # RecursionError before (exit 1, internal error): SymPy recursed past Python's limit.
     chain = "; ".join(["a1 = sin(x)"] + [f"a{k} = sin(a{k - 1})" for k in range(2, 301)])

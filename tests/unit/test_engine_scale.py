@@ -96,6 +96,7 @@ def test_a_node_costs_at_most_200_bytes():
     assert after_backward <= 200
 
 
+@pytest.mark.slow  # ~2 s: two traced graphs
 def test_no_grad_keeps_no_graph_alive():
     # Inside no_grad only the leaves and the final number stay: ~half the bytes per node of
     # the recorded graph, whose 2·10⁴ products and additions are gone.

@@ -306,6 +306,7 @@ class _AlarmError(Exception):
     pass
 
 
+@pytest.mark.slow  # ~7 s
 def test_a_real_signal_during_backward_of_a_big_graph_loses_no_gradient():
     if threading.current_thread() is not threading.main_thread():
         pytest.fail("signals need the main thread")

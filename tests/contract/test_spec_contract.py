@@ -3,8 +3,9 @@
 Every test below names the SPEC sentence it checks (``SPEC: ...``). The code under test is
 used only through the public names the contract lists; expected numbers come from sources
 independent of the engine: ``math`` and NumPy by hand, ``sympy.diff``, central differences,
-and the lecture slides (``/work/shared/lectures``: Kramer's chain s0 = 2, w0 = 2, w1 = 1,
-w2 = 0.5 gives x1 = 4, s1 = 0.982, x2 = 0.982, s2 = 0.7275, out = 0.3638, and
+and the lecture slides (Kramer, "Backpropagation": on the slide "Forward propagation" the
+chain s0 = 2, w0 = 2, w1 = 1, w2 = 0.5 gives x1 = 4, s1 = 0.982, x2 = 0.982, s2 = 0.7275,
+out = 0.3638; the slide "How does a change in weight impact output?" sums up
 dout/dw2 = s2, dout/dw1 = w2·s2(1 − s2)·s1, dout/dw0 = w2·s2(1 − s2)·w1·s1(1 − s1)·s0).
 """
 
@@ -1076,7 +1077,7 @@ def test_two_moons_are_two_half_circles_and_seeded():
 
 
 def test_kramer_data_is_the_slide_table():
-    # Kramer slide "The challenge" (also the lectures' formula sheet).
+    # Kramer, "Backpropagation", slide "The challenge": the six rows (s0, out) it prints.
     slide = [(0.32625098, 0.71507894), (-0.65595776, 1.0065779), (-0.9664146, 1.09676408),
              (1.53148642, 0.48558244), (-1.07312405, 1.12584863), (1.32680081, 0.51212226)]
     xs, ys = nn.data.kramer()

@@ -15,8 +15,10 @@ def test_bench_reference_kramer_chain_gives_the_slides_gradients():
     from bench import reference
 
     dw0, dw1, dw2, _ = reference.kramer_chain()
-    # Kramer's slides (README): dout/dw2 = s2 = 0.7275, dout/dw1 = w2·s2(1−s2)·s1 = 0.09734,
-    # dout/dw0 = w2·s2(1−s2)·w1·s1(1−s1)·s0 = 0.003501, each to the digits shown.
+    # Kramer, "Backpropagation", slide "How does a change in weight impact output?": the
+    # three formulas, at the slide's numbers and by hand: dout/dw2 = s2 = 0.7275,
+    # dout/dw1 = w2·s2(1−s2)·s1 = 0.09734, dout/dw0 = w2·s2(1−s2)·w1·s1(1−s1)·s0 = 0.003501,
+    # each to the digits shown.
     assert dw2 == pytest.approx(0.7275, abs=5e-5)
     assert dw1 == pytest.approx(0.09734, abs=5e-6)
     assert dw0 == pytest.approx(0.003501, abs=5e-7)

@@ -1,7 +1,8 @@
 """explain(): the chain rule as the Kramer lecture writes it, checked with SymPy and by hand.
 
-The slides' three formulas (Kramer, slides 16, 23 and 29; formula sheet in
-../shared/lectures/README.md):
+The slides' three formulas (Kramer, "Backpropagation", slides "How does a change in weight
+w2 impact output?", "... w1 ..." and "... w0 ...", the last two the lecture's slides 23 and
+29; all three on the summary slide "How does a change in weight impact output?"):
     dout/dw2 = s2
     dout/dw1 = w2 · s2(1 − s2) · s1
     dout/dw0 = w2 · s2(1 − s2) · w1 · s1(1 − s1) · s0

@@ -33,8 +33,8 @@ def test_forward_propagation_matches_the_slide():
     assert n["out"].data == pytest.approx(OUT, rel=1e-15)  # and unrounded, by hand
 
 
-def test_sigmoid_is_the_slide_formula():
-    # S(x) = 1 / (1 + e^-x), evaluated by hand with math.exp.
+def test_sigmoid_is_the_activation_function_slides_s_of_x():
+    # Slide "Activation function": S(x) = 1 / (1 + e^−x), evaluated by hand with math.exp.
     for x in (-3.0, -0.5, 0.0, 0.982, 4.0):
         assert sigmoid(Value(x)).data == pytest.approx(1 / (1 + math.exp(-x)), rel=1e-15)
 
@@ -136,14 +136,14 @@ def kramer_mlp():
     return model
 
 
-def test_kramer_chain_is_three_single_weight_layers():
+def test_the_slides_network_is_an_mlp_of_three_single_weight_layers():
     model = kramer_mlp()
     assert [name for name, _ in model.named_parameters()] == ["L1.N0.w0", "L2.N0.w0",
                                                                "L3.N0.w0"]
     assert model.state_dict() == {"L1.N0.w0": 2.0, "L2.N0.w0": 1.0, "L3.N0.w0": 0.5}
 
 
-def test_kramer_forward_propagation_gives_the_slide_numbers():
+def test_mlp_forward_propagation_gives_the_slide_numbers():
     # Slide "Forward propagation": x1 = 4, s1 = 0.982, x2 = 0.982, s2 = 0.7275, out = 0.3638.
     out = kramer_mlp()([2.0])
     n = nodes_by_label(out)
@@ -158,7 +158,7 @@ def test_kramer_forward_propagation_gives_the_slide_numbers():
     assert [p.label for p in out.parents] == ["L3.N0.w0", "L2.N0.a"]
 
 
-def test_kramer_chain_rule_formulas():
+def test_mlp_gradients_are_the_three_chain_rule_formulas():
     model = kramer_mlp()
     out = model([2.0])
     out.backward()
@@ -174,7 +174,7 @@ def test_kramer_chain_rule_formulas():
     assert w1.grad == pytest.approx(0.5 * 0.7275 * (1 - 0.7275) * 0.982, abs=5e-5)
 
 
-def test_kramer_gradient_descent_step_is_the_slides_update():
+def test_mlp_sgd_step_is_the_put_it_all_together_update():
     # Slide "Put it all together", step 3, with target 0.7 and α = 0.5:
     #   w2 ← w2 − α(out − target)s2
     #   w1 ← w1 − α(out − target)w2 s2(1 − s2)s1
@@ -199,7 +199,7 @@ def test_kramer_gradient_descent_step_is_the_slides_update():
     assert 0.5 * (target - model([s0]).data) ** 2 < cost.data  # the step lowered the cost
 
 
-def test_kramer_data_table_answers_the_slides_question():
+def test_the_challenge_table_was_made_by_weights_1_minus_2_and_3():
     # "What weights (w0 w1 w2) produced these data?" A least-squares fit (SciPy, offline)
     # finds (1, −2, 3); check it here in NumPy and through the MLP: all six printed rows
     # agree to their 8 printed digits, and the cost gradient there is ~0.

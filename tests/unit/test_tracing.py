@@ -1,10 +1,14 @@
-"""trace(): the backward pass step by step, checked against the Kramer lecture's slides.
+"""trace(): the backward pass step by step, checked against Kramer, "Backpropagation".
 
-Kramer chain (formula sheet, ../shared/lectures/README.md):
+The chain, slide "Forward propagation":
     x1 = w0·s0 = 4, s1 = S(x1) = 0.982, x2 = w1·s1 = 0.982, s2 = S(x2) = 0.7275,
     out = w2·s2 = 0.3638
-    dout/ds2 = w2 (slide 16), ds2/dx2 = s2(1 − s2) (slide 21), dx2/dw1 = s1 (slide 22),
-    dx2/ds1 = w1 (slide 26), ds1/dx1 = s1(1 − s1) (slide 27), dx1/dw0 = s0 (slide 28)
+and the local derivatives of the slides "How does a change in weight w1 impact output?" and
+"... w0 impact output?", by the numbers the lecture itself gives those slides:
+    dout/ds2 = w2 (slide 16), ds2/dx2 = s2(1 − s2) (slide 21, after "A complicated
+    derivative"), dx2/dw1 = s1 (slide 22), dx2/ds1 = w1 (slide 26),
+    ds1/dx1 = s1(1 − s1) (slide 27), dx1/dw0 = s0 (slide 28);
+    and for the cost, dC/dout = out − target (slide 35, "Create a cost function").
 """
 
 import math

@@ -418,10 +418,13 @@ def test_the_installed_console_script_runs():
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
-    """``autograd-lite demo`` run once, as a user would, in an empty directory."""
+def demo(tmp_path_factory, console_script) -> tuple[subprocess.CompletedProcess, Path]:
+    """``autograd-lite demo`` run once, as a user would (the installed command), in an empty
+    directory. (``python -m autograd_lite demo`` runs in the test without Graphviz below.)"""
     where = tmp_path_factory.mktemp("demo")
-    return _python_m("demo", cwd=where), where
+    done = subprocess.run([str(console_script), "demo"], capture_output=True, text=True,
+                          cwd=where, check=False, timeout=120)
+    return done, where
 
 
 def test_demo_runs_and_shows_the_forward_slide(demo):
@@ -631,6 +634,7 @@ def test_a_nul_byte_in_a_file_name_is_a_usage_error(capsys, option, tmp_path):
     assert line.startswith(f"autograd-lite: error: argument {option}")
 
 
+@pytest.mark.slow  # ~5 s
 def test_explain_expand_on_a_300_deep_chain(capsys):
     # RecursionError before (exit 1, internal error): SymPy recursed past Python's limit.
     chain = "; ".join(["a1 = sin(x)"] + [f"a{k} = sin(a{k - 1})" for k in range(2, 301)])

@@ -1,10 +1,13 @@
-"""The lecture table "Name | Function | Gradient" (Backpropagation in Neural Nets; Lecture 5),
+"""The lecture table "Name | Function | Gradient" ("Backpropagation in Neural Nets"; Lecture 5),
 read off the primitives: every local-derivative rule, with out := the forward rule, must be
-what SymPy's own diff of the forward rule gives."""
+what SymPy's own diff of the forward rule gives, and the form the table prints (σ′ = σ(1 − σ),
+tanh′ = 1 − tanh²) must be the same function as the form the engine computes."""
 
+import pytest
 import sympy
 
 from autograd_lite import PRIMITIVES
+from autograd_lite.primitives import FLOAT
 from autograd_lite.symbolic import derivative_table, sympy_namespace
 
 
@@ -38,3 +41,29 @@ def test_the_table_reads_like_the_lecture():
     assert "| mul | out = a*b | d/da = b; d/db = a |" in table
     # One row per primitive (identity is grad()'s bookkeeping node, not a lecture operation).
     assert len(table.splitlines()) == 2 + len(PRIMITIVES) - 1
+
+
+@pytest.mark.parametrize("prim", [p for p in PRIMITIVES.values() if p.lecture is not None],
+                         ids=lambda p: p.name)
+def test_the_lecture_form_of_a_derivative_equals_the_computed_form(prim):
+    # The printed rule (out·(1 − out)) and the computed one (out·σ(−x)) are the same
+    # function once out is the forward rule: SymPy proves it.
+    # The computed forms may use |x|: proven on each side of 0 (x = p and x = −p, p > 0).
+    f = sympy_namespace()
+    positive = sympy.symbols("p q", positive=True)[:prim.arity]
+    for side in (1, -1):
+        inputs = [side * p for p in positive]
+        out = prim.forward(*inputs, f)
+        for position in range(prim.arity):
+            shown = prim.lecture[position](*inputs, out, f)
+            computed = prim.derivatives[position](*inputs, out, f)
+            assert sympy.simplify((shown - computed).rewrite(sympy.exp)) == 0
+            # and both are the derivative of the forward rule
+            slope = sympy.diff(out, positive[position]) * side
+            assert sympy.simplify((shown - slope).rewrite(sympy.exp)) == 0
+            at = {symbol: sympy.Rational(3, 7) for symbol in positive}
+            assert float(shown.subs(at)) == pytest.approx(float(computed.subs(at)), rel=1e-15)
+    # the float rule gives the same number as the printed one where both are exact enough
+    number = prim.derivatives[0](0.25, prim.forward(0.25, FLOAT), FLOAT)
+    lecture = prim.lecture[0](0.25, prim.forward(0.25, FLOAT), FLOAT)
+    assert number == pytest.approx(lecture, rel=1e-14)

@@ -59,7 +59,7 @@ from typing import Any
 
 import pytest
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"  # from tests/contract/
 TIMEOUT = 300  # seconds for one block; the slowest (the Hypothesis file) takes ~10 s
 
 # ---------------------------------------------------------------- reading the README
@@ -359,7 +359,7 @@ def sh_commands(block: Block) -> list[str]:
             continue
         assert _RUN_LINE.match(line), (f"README line {number}: {line!r} is neither an "
                                        "autograd-lite command nor a setup line: teach "
-                                       "tests/test_readme.py whether to run it")
+                                       "tests/contract/test_readme.py whether to run it")
         commands.append(line)
     return commands
 
@@ -402,6 +402,7 @@ def test_python_block_runs_standalone_and_its_claims_hold(block, tmp_path):
         assert same_output(block.output, run.stdout), run.stdout
 
 
+@pytest.mark.slow  # ~3 s: runs pytest and Hypothesis
 @pytest.mark.parametrize("block", FILE_BLOCKS, ids=lambda b: b.name)
 def test_file_block_runs_with_its_own_command(block, tmp_path):
     assert claims_in(block.code) == [], "a file block's comments are not checked as claims"

@@ -63,15 +63,6 @@ def test_two_moons_bad_arguments(kwargs, message):
         data.two_moons(**kwargs)
 
 
-def test_kramer_table_is_the_six_printed_rows():
-    # Typed from the slide "The challenge": s0, out.
-    slide = [(0.32625098, 0.71507894), (-0.65595776, 1.0065779), (-0.9664146, 1.09676408),
-             (1.53148642, 0.48558244), (-1.07312405, 1.12584863), (1.32680081, 0.51212226)]
-    xs, ys = data.kramer()
-    assert xs == [[s0] for s0, _ in slide]
-    assert ys == [out for _, out in slide]
-
-
 def test_more_kramer_rows_come_from_the_same_chain():
     xs, ys = data.kramer(n=200, seed=2)
     s0 = np.array([x[0] for x in xs])

@@ -1,7 +1,8 @@
 """explain(): the chain rule as the Kramer lecture writes it, checked with SymPy and by hand.
 
-The slides' three formulas (Kramer, slides 16, 23 and 29; formula sheet in
-../shared/lectures/README.md):
+The slides' three formulas (Kramer, "Backpropagation", slides "How does a change in weight
+w2 impact output?", "... w1 ..." and "... w0 ...", the last two the lecture's slides 23 and
+29; all three on the summary slide "How does a change in weight impact output?"):
     dout/dw2 = s2
     dout/dw1 = w2 · s2(1 − s2) · s1
     dout/dw0 = w2 · s2(1 − s2) · w1 · s1(1 − s1) · s0
@@ -64,9 +65,18 @@ def test_explain_value_is_the_slides_formula_evaluated_and_the_engines_gradient(
 
 
 def test_str_reads_like_the_slide_symbols_then_numbers_then_result():
-    # dout/dw1 = w2 · s2(1 − s2) · s1 with s2 = 0.7275, s1 = 0.982: 0.7275·0.2725 ≈ 0.1982,
-    # 0.5 · 0.1982 · 0.982 ≈ 0.09734 (by hand, 4 significant digits; a rounded number keeps
-    # its trailing zero, 0.9820, an exact one does not, 0.5).
+    # SPEC: "str() reads like dout/dw1 = w2 · s2·(1 − s2) · s1 = 0.5 · 0.1983 · 0.9820 =
+    # 0.09738". The SPEC's 0.1983 and 0.09738 are the slide's rounding: by hand s2(1 − s2) =
+    # 0.19824 and the product is 0.097337, so the numbers expected here are the hand-computed
+    # ones, to 4 significant digits (a rounded number keeps its trailing zero, 0.9820; an exact
+    # one does not, 0.5).
+    s1 = hand_sigmoid(4.0)
+    s2 = hand_sigmoid(s1)
+    sig4 = "{:#.4g}".format
+    assert [sig4(v) for v in (s2, s2 * (1 - s2), s1, 0.5 * s2 * (1 - s2) * s1)] == [
+        "0.7275", "0.1982", "0.9820", "0.09734"]
+    assert [sig4(v) for v in (s1 * (1 - s1), 0.5 * s2 * (1 - s2) * s1 * (1 - s1) * 2)] == [
+        "0.01766", "0.003501"]
     n = kramer_chain()
     assert str(explain(n["out"], n["w1"])) == (
         "dout/dw1 = w2 · s2·(1 − s2) · s1 = 0.5 · 0.1982 · 0.9820 = 0.09734")

@@ -1,8 +1,8 @@
 """to_sympy(output): the graph as a SymPy expression over leaf symbols named by label.
 
 Every expected expression below is written by hand with SymPy's own functions, as the
-lecture formula sheet writes them (S(x) = 1/(1 + e^−x), ReLU = max(0, z), leaky ReLU =
-max(αz, z) ...), never taken from to_sympy's output.
+lectures write them (Kramer's S(x) = 1/(1 + e^−x); "Backpropagation in Neural Nets": ReLU =
+max(0, z), leaky ReLU = max(αz, z) ...), never taken from to_sympy's output.
 """
 
 import math

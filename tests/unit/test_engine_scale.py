@@ -8,7 +8,6 @@ closed forms, SymPy and central differences).
 """
 
 import gc
-import itertools
 import math
 import random
 import tracemalloc
@@ -32,18 +31,6 @@ from autograd_lite import (
 from autograd_lite.symbolic import sympy_namespace
 
 # ---------------------------------------------------------------- deep and wide graphs
-
-
-def test_a_million_node_affine_chain_matches_its_closed_form():
-    # y <- a·y + b, n times from x: y = aⁿx + b(1 − aⁿ)/(1 − a) and dy/dx = aⁿ (by hand).
-    a, b, n = 0.999, 0.001, 500_000  # 2n = 10⁶ nodes
-    x = Value(0.5)
-    y = x
-    for _ in range(n):
-        y = y * a + b
-    y.backward()
-    assert y.data == pytest.approx(a**n * 0.5 + b * (1 - a**n) / (1 - a), rel=1e-9)
-    assert x.grad == pytest.approx(a**n, rel=1e-9)
 
 
 def test_builtin_sum_of_100_000_products_matches_numpy():
@@ -109,6 +96,7 @@ def test_a_node_costs_at_most_200_bytes():
     assert after_backward <= 200
 
 
+@pytest.mark.slow  # ~2 s: two traced graphs
 def test_no_grad_keeps_no_graph_alive():
     # Inside no_grad only the leaves and the final number stay: ~half the bytes per node of
     # the recorded graph, whose 2·10⁴ products and additions are gone.
@@ -163,16 +151,6 @@ def test_no_grad_nests_and_is_restored_after_an_error():
     with pytest.raises(ZeroDivisionError), no_grad():
         Value(1.0) / 0
     assert ag.is_recording() and (Value(1.0) * 2).op == "*"
-
-
-def test_failed_backward_leaves_every_grad_as_it_was():
-    # sqrt'(0) = 1/(2·0) is undefined: backward raises, naming the node, and restores .grad.
-    x, y = Value(0.0, "x"), Value(2.0, "y")
-    x.grad, y.grad = 0.25, -1.0
-    out = x.sqrt() * y + y
-    with pytest.raises(ZeroDivisionError, match=r"sqrt\('x' = 0.0\)"):
-        out.backward()
-    assert (x.grad, y.grad, out.grad) == (0.25, -1.0, 0.0)
 
 
 # ---------------------------------------------------------------- the n-ary linear node
@@ -303,68 +281,3 @@ def test_linear_rejects_bad_input_saying_what_and_where(call, error, words):
     w = [Value(1e10, "w1"), Value(1e10, "w2")]
     with pytest.raises(error, match=words):
         call(w)
-
-
-# ---------------------------------------------------------------- the benchmark's reference
-# bench/reference.py codes the gradients by hand; every engine is compared with it before it
-# is timed. So the reference itself is checked here against the slides and central differences.
-
-
-def test_bench_reference_kramer_chain_gives_the_slides_gradients():
-    from bench import reference
-
-    dw0, dw1, dw2, _ = reference.kramer_chain()
-    # Kramer's slides (README): dout/dw2 = s2 = 0.7275, dout/dw1 = w2·s2(1−s2)·s1 = 0.09734,
-    # dout/dw0 = w2·s2(1−s2)·w1·s1(1−s1)·s0 = 0.003501, each to the digits shown.
-    assert dw2 == pytest.approx(0.7275, abs=5e-5)
-    assert dw1 == pytest.approx(0.09734, abs=5e-6)
-    assert dw0 == pytest.approx(0.003501, abs=5e-7)
-
-
-def _demo_loss(flat: list[float]) -> float:
-    """micrograd's demo loss on floats, forward only: hinge + 1e-4·L2 over the MLP's params."""
-    from bench.data import L2_ALPHA, MLP_SIZES, two_moons
-
-    points, labels = two_moons()
-    layers, start = [], 0
-    for n_in, n_out in itertools.pairwise(MLP_SIZES):
-        rows = []
-        for _ in range(n_out):
-            rows.append((flat[start:start + n_in], flat[start + n_in]))
-            start += n_in + 1
-        layers.append(rows)
-    total = 0.0
-    for point, label in zip(points, labels):
-        a = point
-        for index, rows in enumerate(layers):
-            z = [b + sum(w * x for w, x in zip(ws, a)) for ws, b in rows]
-            a = z if index == len(layers) - 1 else [max(t, 0.0) for t in z]
-        total += max(1 - label * a[0], 0.0)
-    return total / len(points) + L2_ALPHA * sum(p * p for p in flat)
-
-
-def test_bench_reference_mlp_step_matches_central_differences():
-    from bench import reference
-    from bench.data import flatten, mlp_parameters, two_moons
-
-    layers = mlp_parameters()
-    flat = flatten(layers)
-    grads = reference.mlp_step(layers, *two_moons())
-    h = 1e-6
-    for index in range(0, len(flat), 17):  # 20 of the 337 parameters, every layer
-        up, down = flat.copy(), flat.copy()
-        up[index] += h
-        down[index] -= h
-        numeric = (_demo_loss(up) - _demo_loss(down)) / (2 * h)
-        assert grads[index] == pytest.approx(numeric, rel=1e-5, abs=1e-8)
-
-
-def test_autograd_lite_gives_the_references_mlp_gradients_with_and_without_linear():
-    from bench import reference, workloads
-    from bench.data import mlp_parameters, two_moons
-    from bench.engines import autograd_lite_engine
-
-    expected = reference.mlp_step(mlp_parameters(), *two_moons())
-    for engine in (autograd_lite_engine(), autograd_lite_engine(use_linear=True)):
-        found = workloads.mlp_step(engine)()
-        assert found == pytest.approx(expected, rel=1e-9, abs=1e-12)

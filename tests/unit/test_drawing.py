@@ -1,7 +1,10 @@
 """draw() and save_frames(), rendered by the real Graphviz `dot`, the SVG read back as XML.
 
-The graph is the Kramer lecture's chain (formula sheet, ../shared/lectures/README.md):
+The graph is the chain of Kramer, "Backpropagation", slide "Forward propagation":
 s0 = 2, w0 = 2, w1 = 1, w2 = 0.5; x1 = 4, s1 = 0.982, x2 = 0.982, s2 = 0.7275, out = 0.3638.
+Slide numbers below are the lecture's own: 16 dout/ds2 = w2, 21 ds2/dx2 = s2(1 − s2),
+22 dx2/dw1 = s1 (slides "How does a change in weight w1 impact output?"), 29 the path of
+dout/dw0 ("How does a change in weight w0 impact output?").
 """
 
 import math
@@ -26,7 +29,7 @@ from autograd_lite.drawing import (
 from autograd_lite.lectures import kramer_chain
 
 SVG = "{http://www.w3.org/2000/svg}"
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]  # tests/unit/this file -> the repository
 
 
 

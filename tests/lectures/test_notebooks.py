@@ -25,7 +25,7 @@ import nbformat
 import pytest
 from nbclient.exceptions import CellExecutionError
 
-NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 SOURCES_DIR = NOTEBOOKS_DIR / "src"
 LECTURE_NOTEBOOKS = [
     "01_chain_rule_kramer.ipynb",
@@ -116,6 +116,7 @@ def test_a_failing_assert_in_a_notebook_fails_the_run():
         builder.execute(nb)
 
 
+@pytest.mark.slow  # 2-6 s per notebook
 @pytest.mark.parametrize("name", SOURCES)
 def test_notebook_runs_from_a_clean_kernel(name: str):
     nb = builder.read_source(SOURCES_DIR / name)

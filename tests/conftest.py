@@ -4,6 +4,7 @@ and the installed ``autograd-lite`` command."""
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -31,3 +32,43 @@ def console_script() -> Path:
                     "install the package into this environment (make install, or "
                     "pip install -e .)")
     return script
+
+
+KATEX_VERSION = "0.16"
+_REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def katex() -> Any:
+    """A function latex -> None that typesets with KaTeX (a real LaTeX renderer, from the npm
+    registry) and raises AssertionError with KaTeX's message if the LaTeX is not valid.
+
+    KaTeX is installed on first use into ``.katex/`` of the repository (node and npm are on
+    every machine the project runs on; without them the test fails, saying so).
+    """
+    import json
+    import shutil
+    import subprocess
+
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        pytest.fail("the LaTeX tests typeset with KaTeX: they need node and npm on PATH")
+    prefix = _REPO / ".katex"
+    module = prefix / "node_modules" / "katex"
+    if not module.is_dir():
+        subprocess.run([npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund",
+                        "--silent", f"katex@{KATEX_VERSION}"], check=True, timeout=300,
+                       capture_output=True)
+    script = ("const katex = require(process.argv[1]); let failed = [];"
+              "for (const tex of JSON.parse(require('fs').readFileSync(0, 'utf8'))) {"
+              "  try { katex.renderToString(tex, {throwOnError: true, displayMode: true}); }"
+              "  catch (e) { failed.push(tex + ' -> ' + e.message); } }"
+              "process.stdout.write(JSON.stringify(failed));")
+
+    def check(*texts: str) -> None:
+        done = subprocess.run([node, "-e", script, str(module)], input=json.dumps(texts),
+                              capture_output=True, text=True, timeout=120, check=True)
+        failed = json.loads(done.stdout)
+        assert not failed, "KaTeX cannot typeset:\n" + "\n".join(failed)
+
+    return check

@@ -678,3 +678,41 @@ def test_draw_of_a_gradient_that_overflows_is_an_input_error(capsys, tmp_path):
     assert line.startswith("autograd-lite: error: ")
     assert "overflow" in line or "too large" in line
     assert not (tmp_path / "g.svg").exists()
+
+
+def test_explain_for_notes_and_slides(capsys, katex):
+    # Kramer: dout/dw1 = w2·s2(1 − s2)·s1, as Markdown, LaTeX and pasteable ASCII.
+    status, out, _ = run(capsys, "explain", KRAMER_GRAPH, "--at", AT, "--wrt", "w1",
+                         "--markdown")
+    assert status == 0 and out.startswith("`dout/dw1` = `w2 · s2·(1 − s2) · s1` = ")
+    status, out, _ = run(capsys, "explain", KRAMER_GRAPH, "--at", AT, "--wrt", "w1", "--latex")
+    assert status == 0
+    assert out.startswith(r"\frac{\partial \mathrm{out}}{\partial w_{1}} = w_{2} \cdot s_{2} ")
+    katex(out.strip())
+    status, out, _ = run(capsys, "explain", KRAMER_GRAPH, "--at", AT, "--wrt", "w1", "--ascii")
+    assert status == 0 and out == "dout/dw1 = w2*s2*(1 - s2)*s1 = 0.5*0.1982*0.9820 = 0.09734\n"
+    status, _, err = run(capsys, "explain", KRAMER_GRAPH, "--at", AT, "--latex", "--json")
+    assert status == 2 and "not allowed with argument" in err
+
+
+def test_trace_markdown_keeps_the_forward_pass_and_the_gradients(capsys):
+    status, out, _ = run(capsys, "trace", KRAMER_GRAPH, "--at", AT, "--markdown")
+    assert status == 0
+    assert "- `x1 = w0 * s0 = 4`" in out and "- `out = w2 * s2 = 0.3638`" in out
+    assert "| 1 | out = 0.3638 | w2 * s2 | 1 | w2 | s2 = 0.7275 |" in out
+    assert "- `dout/dw0 = 0.003501`" in out
+
+
+def test_draw_one_step_top_to_bottom_with_a_title(capsys, tmp_path):
+    target = tmp_path / "step3.svg"
+    status, _out, err = run(capsys, "draw", KRAMER_GRAPH, "--at", AT, "-o", str(target),
+                           "--step", "3", "--rankdir", "TB", "--title", "Kramer, step 3",
+                           "--decimals", "3")
+    assert status == 0, err
+    svg = target.read_text()
+    assert "Kramer, step 3" in svg
+    assert "+0.0973<" in svg and "+0.0991<" in svg  # x2 sends 0.09734 to w1, 0.09912 to s1
+    assert "grad ·" in svg  # x1, w0, s0 not reached yet at step 3
+    status, _, err = run(capsys, "draw", KRAMER_GRAPH, "--at", AT, "-o", str(target),
+                         "--step", "9")
+    assert status == 2 and "has 5 steps" in err

@@ -101,6 +101,15 @@ def _printers() -> dict[str, Any]:
             return (f"{self._print(expr.lhs)} {symbols.get(expr.rel_op, expr.rel_op)} "
                     f"{self._print(expr.rhs)}")
 
+        def _print_Abs(self, expr: Any) -> str:  # noqa: N802
+            return f"|{self._print(expr.args[0])}|"
+
+        def _print_Max(self, expr: Any) -> str:  # noqa: N802
+            return f"max({', '.join(self._print(a) for a in expr.args)})"
+
+        def _print_Min(self, expr: Any) -> str:  # noqa: N802
+            return f"min({', '.join(self._print(a) for a in expr.args)})"
+
         def _print_Piecewise(self, expr: Any) -> str:  # noqa: N802
             pieces = []
             for value, condition in expr.args:

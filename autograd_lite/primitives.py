@@ -277,6 +277,7 @@ NEG = Primitive(name="neg", forward=lambda x, f: -x,
                 notation=Notation("prefix", "-", NEGATION, "-"), op="neg", method=False)
 ABS = Primitive(name="abs", forward=lambda x, f: f.abs(x),
                 derivatives=(lambda x, out, f: f.sign(x),),
+                lecture=(lambda x, out, f: f.where(x >= 0, 1, -1),),  # "1 if x ≥ 0, else −1"
                 notation=_call("abs", r"\operatorname{abs}"), method=False, smooth=("kink",))
 EXP = Primitive(name="exp", forward=lambda x, f: f.exp(x),
                 derivatives=(lambda x, out, f: out,),

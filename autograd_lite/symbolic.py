@@ -298,11 +298,75 @@ def local_formula(node: Value, position: int, names: dict[Value, str],
     return prim.shown_derivative(position, args, written(node), sympy_namespace())
 
 
-def derivative_table() -> str:
+class DerivativeTable(str):
+    """The lecture's "Name | Function | Gradient" table: as text it is a Markdown table in
+    the lecture's notation; in Jupyter an HTML table; ``to_latex()`` a ``tabular``.
+
+    ``rows`` holds (name, function, gradients) as SymPy, one gradient per input, over the
+    inputs' names and ``out`` (the function's value, as the slides write σ′ = σ(1 − σ)).
+    """
+
+    rows: list[tuple[str, Any, list[tuple[str, Any]]]]
+
+    def __new__(cls, rows: list[tuple[str, Any, list[tuple[str, Any]]]]) -> DerivativeTable:
+        from .notation import formula
+
+        lines = ["| Name | Function | Gradient |", "|---|---|---|"]
+        for name, function, gradients in rows:
+            slopes = "; ".join(f"d/d{formula(_sym(i))} = {formula(g)}" for i, g in gradients)
+            lines.append(f"| {name} | out = {formula(function)} | {slopes} |")
+        table = super().__new__(cls, "\n".join(lines))
+        table.rows = rows
+        return table
+
+    def to_markdown(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        import html
+
+        from .notation import formula
+
+        def cells(name: str, function: Any, gradients: list[tuple[str, Any]]) -> str:
+            slopes = "; ".join(f"d/d{formula(_sym(i))} = {formula(g)}" for i, g in gradients)
+            return (f"<tr><td>{html.escape(name)}</td>"
+                    f"<td>out = {html.escape(formula(function))}</td>"
+                    f"<td>{html.escape(slopes)}</td></tr>")
+
+        body = "".join(cells(*row) for row in self.rows)
+        return ("<table><thead><tr><th>Name</th><th>Function</th><th>Gradient</th></tr>"
+                f"</thead><tbody>{body}</tbody></table>")
+
+    def to_latex(self) -> str:
+        """A ``tabular`` (booktabs) with every formula typeset."""
+        from .notation import formula
+
+        lines = [r"\begin{tabular}{lll}", r"\toprule", r"Name & Function & Gradient \\",
+                 r"\midrule"]
+        for name, function, gradients in self.rows:
+            slopes = r",\ ".join(
+                rf"\frac{{\partial\,\mathrm{{out}}}}{{\partial {formula(_sym(i), 'latex')}}} = "
+                f"{formula(g, 'latex')}" for i, g in gradients)
+            escaped = name.replace("_", r"\_")
+            lines.append(rf"{escaped} & $\mathrm{{out}} = {formula(function, 'latex')}$ & "
+                         rf"${slopes}$ \\")
+        lines += [r"\bottomrule", r"\end{tabular}"]
+        return "\n".join(lines)
+
+
+def _sym(name: str) -> Any:
+    import sympy
+
+    return sympy.Symbol(name)
+
+
+def derivative_table() -> DerivativeTable:
     """The lecture's "Name | Function | Gradient" table, read straight off the primitives.
 
-    Each row evaluates the primitive's forward rule and its local-derivative rules over
-    SymPy symbols (inputs ``x`` or ``a, b``, output ``out``): nothing here is written by hand.
+    Each row evaluates the primitive's forward rule and its local-derivative rules (the
+    lecture's forms) over SymPy symbols (inputs ``x``, ``a, b`` or as the entry names them,
+    output ``out``): nothing here is written by hand. Printed in the lecture's notation
+    (``d/dx = 1 if x ≥ 0, else 0`` for ReLU); ``.to_latex()`` for notes.
     """
     import sympy
 
@@ -310,15 +374,14 @@ def derivative_table() -> str:
 
     f = sympy_namespace()
     out = sympy.Symbol("out")
-    rows = ["| name | function | local derivative(s) |", "|---|---|---|"]
+    rows = []
     for prim in PRIMITIVES.values():
         if prim.internal:  # grad()'s bookkeeping node, not a lecture operation
             continue
         names = prim.names_for(3)  # linear with one weight: w1, x1, b
         inputs = sympy.symbols(" ".join(names), seq=True)
         function = prim.forward(*inputs, f)
-        slopes = [f"d/d{name} = "
-                  f"{sympy.sstr(prim.shown_derivative(position, inputs, out, f))}"
-                  for position, name in enumerate(names)]
-        rows.append(f"| {prim.name} | out = {sympy.sstr(function)} | {'; '.join(slopes)} |")
-    return "\n".join(rows)
+        gradients = [(name, prim.shown_derivative(position, inputs, out, f))
+                     for position, name in enumerate(names)]
+        rows.append((prim.name, function, gradients))
+    return DerivativeTable(rows)

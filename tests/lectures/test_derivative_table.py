@@ -3,6 +3,8 @@ read off the primitives: every local-derivative rule, with out := the forward ru
 what SymPy's own diff of the forward rule gives, and the form the table prints (σ′ = σ(1 − σ),
 tanh′ = 1 − tanh²) must be the same function as the form the engine computes."""
 
+import re
+
 import pytest
 import sympy
 
@@ -34,13 +36,35 @@ def test_every_rule_is_the_derivative_of_its_forward_rule():
 
 
 def test_the_table_reads_like_the_lecture():
+    # Haghtalab & Joachims, "Common Activation Functions": Name | Function | Gradient, with
+    # σ′ = σ(x)(1 − σ(x)), tanh′ = 1 − tanh²(x), ReLU′ = 1 (x ≥ 0), 0 (x < 0); here written
+    # in the output out, as the slides write σ′ in σ.
     table = derivative_table()
-    # σ'(x) = σ(x)(1 − σ(x)) and tanh' = 1 − tanh², written in the output, as the slides do.
-    assert "| sigmoid | out = 1/(1 + exp(-x)) | d/dx = out*(1 - out) |" in table
-    assert "| tanh | out = tanh(x) | d/dx = 1 - out**2 |" in table
-    assert "| mul | out = a*b | d/da = b; d/db = a |" in table
+    lines = table.splitlines()
+    assert lines[0] == "| Name | Function | Gradient |"
+    assert "| sigmoid | out = 1/(1 + exp(−x)) | d/dx = out·(1 − out) |" in lines
+    assert "| tanh | out = tanh(x) | d/dx = 1 − out² |" in lines
+    assert "| relu | out = max(0, x) | d/dx = 1 if x ≥ 0, else 0 |" in lines
+    # "leaky ReLU(z) = max(αz, z), α < 1" (Backpropagation in Neural Nets)
+    assert ("| leaky_relu | out = x if x ≥ 0, else α·x | d/dx = 1 if x ≥ 0, else α; "
+            "d/dα = 0 if x ≥ 0, else x |") in lines
+    assert "| abs | out = |x| | d/dx = 1 if x ≥ 0, else −1 |" in lines
+    assert "| mul | out = a·b | d/da = b; d/db = a |" in lines
+    assert "Piecewise" not in table and "Max" not in table and "sign" not in table
     # One row per primitive (identity is grad()'s bookkeeping node, not a lecture operation).
-    assert len(table.splitlines()) == 2 + len(PRIMITIVES) - 1
+    assert len(lines) == 2 + len(PRIMITIVES) - 1
+
+
+def test_the_table_for_jupyter_and_for_latex(katex):
+    table = derivative_table()
+    html = table._repr_html_()
+    assert html.startswith("<table><thead><tr><th>Name</th><th>Function</th>")
+    assert "<td>relu</td><td>out = max(0, x)</td><td>d/dx = 1 if x ≥ 0, else 0</td>" in html
+    latex = table.to_latex()
+    assert latex.startswith(r"\begin{tabular}{lll}") and latex.endswith(r"\end{tabular}")
+    math = re.findall(r"\$([^$]+)\$", latex)
+    assert len(math) == 2 * (len(PRIMITIVES) - 1)  # the function and the gradients, per row
+    katex(*math)
 
 
 @pytest.mark.parametrize("prim", [p for p in PRIMITIVES.values() if p.lecture is not None],

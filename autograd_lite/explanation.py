@@ -37,6 +37,8 @@ DEFAULT_MAX_PATHS = 1000
 # alone: 512 paths of 1,900 factors each took 44 s and printed 24 MB (226 MB as JSON).
 # 10,000 factors take about a second, also as JSON; the lectures' formulas have a handful.
 DEFAULT_MAX_FACTORS = 10_000
+# Made-up names (u1, v2) are defined after the formula; past this many, only those it uses.
+_MAX_DEFINITIONS = 12
 
 # The formula is bigger than the limits allow (the graph's typed error, by its old name).
 ExplanationSizeError = TooManyPaths
@@ -88,7 +90,8 @@ class Explanation:
     """d output / d wrt as the chain rule: ``.expression``, ``.value``, ``.paths``, ``str()``."""
 
     def __init__(self, output: Value, wrt: Value, paths: list[Path], value: float,
-                 names: dict[Value, str], expanded: bool, note: str = "") -> None:
+                 names: dict[Value, str], expanded: bool, note: str = "",
+                 graph: Graph | None = None) -> None:
         import sympy
 
         self.output = output
@@ -98,6 +101,7 @@ class Explanation:
         self.names = names
         self.expanded = expanded
         self.note = note  # why the gradient is 0 when wrt is not in the graph
+        self.graph = graph  # the view it was read from: it defines the generated names
         self.expression = sympy.Add(*(path.expression for path in paths))
 
     @property
@@ -166,7 +170,31 @@ class Explanation:
         for text in (self._numbers_text(style), format_number(self.value, style=style)):
             if text != parts[-1]:
                 parts.append(text)
-        return f"{head} = " + " = ".join(parts)
+        text = f"{head} = " + " = ".join(parts)
+        where = self._where()
+        # Made-up names are defined on a line of their own (Unicode), so that the formula's
+        # line stays one equation; the ASCII form is that line alone, to paste into Python.
+        return text if ascii or not where else f"{text}\n  where {where}"
+
+    def _where(self) -> str:
+        """``u1 = w * x, u2 = tanh(u1)``: every made-up name the text uses, defined."""
+        graph = self.graph
+        if graph is None:
+            return ""
+        used = {str(symbol) for symbol in self.expression.free_symbols}
+        used |= {self.output_name, self.wrt_name}
+        direct = {node for node in graph.reading_order
+                  if graph.is_generated(node) and graph.name(node) in used}
+        wanted = set(direct)
+        for node in reversed(graph.reading_order):  # a definition's own made-up names too
+            if node in wanted:
+                wanted |= {p for p in node.parents if p in graph and graph.is_generated(p)}
+        if len(wanted) > _MAX_DEFINITIONS:  # a long chain of made-up names: the ones used
+            wanted = direct
+        defined = [graph.definition(node) for node in graph.reading_order if node in wanted]
+        if len(defined) > _MAX_DEFINITIONS:
+            defined = [*defined[:_MAX_DEFINITIONS], "…"]
+        return ", ".join(defined)
 
     def __str__(self) -> str:
         return self.to_text()
@@ -314,4 +342,4 @@ def _explain(graph: Graph, wrt: Value, expand: bool) -> Explanation:
                 stack.append((parent, (factor(node, position), link)))
 
     engine_gradient = backprop(output, wrt=[wrt], order=graph.order).get(wrt, 0.0)
-    return Explanation(output, wrt, paths, float(engine_gradient), names, expand)
+    return Explanation(output, wrt, paths, float(engine_gradient), names, expand, graph=graph)

@@ -101,8 +101,9 @@ def _names(order: list[Value]) -> dict[Value, str]:
                 counters.setdefault(f"{node.label}_", 1)
                 name = fresh(f"{node.label}_")
         else:
-            prim = node.primitive
-            name = fresh("v" if prim is None else prim.name)
+            # v1, v2 … for inputs and u1, u2 … for results, in reading order, as autodiff
+            # texts name intermediates: "cos1" would read as cos(1), "mul1" as a product.
+            name = fresh("v" if node.primitive is None else "u")
         used.add(name)
         names[node] = name
     return names
@@ -112,8 +113,8 @@ def node_names(output: Value | Graph) -> dict[Value, str]:
     """A unique, stable name for every non-constant node of the graph.
 
     A node's label when it has one (a second distinct node with the same label gets
-    ``label_2``); unlabelled leaves get ``v1, v2, ...`` and unlabelled operations are
-    named after their operation (``mul1``, ``sigmoid1`` ...), in input-to-output order.
+    ``label_2``); unlabelled leaves get ``v1, v2, ...`` and unlabelled operations ``u1,
+    u2, ...``, in reading order. ``Graph.definitions`` says what each generated name is.
     """
     return as_graph(output).names
 
@@ -187,6 +188,21 @@ class Graph:
 
     def __iter__(self) -> Iterator[Value]:
         return iter(self.order)
+
+    def is_generated(self, node: Value) -> bool:
+        """Is the node's name made up here (``u3``, ``v1``), not its label?"""
+        return not node.label or self.names.get(node) != node.label
+
+    def definition(self, node: Value) -> str:
+        """What a name stands for: ``u1 = tanh(v1 * v2)`` or ``v1 = 2``."""
+        from .notation import number, operation
+
+        name = self.name(node)
+        prim = node.primitive
+        if prim is None:
+            return f"{name} = {number(node.data)}"
+        inputs = [number(p.data) if type(p) is Constant else self.name(p) for p in node.parents]
+        return f"{name} = {operation(prim, inputs)}"
 
     @property
     def leaves(self) -> list[Value]:

@@ -166,11 +166,17 @@ def _is_piecewise(expression: Any) -> bool:
     return type(expression).__name__ == "Piecewise"
 
 
-def _needs_parentheses_in_product(expression: Any) -> bool:
-    """A sum, or anything else that binds less than a product (a relation)."""
+def _needs_parentheses_in_product(expression: Any, first: bool) -> bool:
+    """A sum, or anything else that binds less than a product (a relation); a negative
+    factor only where it is not the first (``−sin(u1) · v2``, but ``v2 · (−sin(u1))``)."""
+    import sympy
     from sympy.printing.precedence import PRECEDENCE, precedence
 
-    return bool(precedence(expression) < PRECEDENCE["Mul"])
+    expression = sympy.sympify(expression)
+    if expression.is_Add or precedence(expression) >= PRECEDENCE["Mul"]:
+        return bool(expression.is_Add)
+    negative = expression.could_extract_minus_sign() and not expression.is_Add
+    return not (negative and first)
 
 
 def product(factors: Sequence[Any], style: str = "unicode") -> str:
@@ -180,12 +186,12 @@ def product(factors: Sequence[Any], style: str = "unicode") -> str:
     if not factors:
         return "1"
     texts = []
-    for factor in factors:
+    for index, factor in enumerate(factors):
         text = formula(factor, "unicode" if style == "markdown" else style)
         # A piecewise reads as words ("1 if x ≥ 0, else 0"): among factors it needs
         # parentheses, except in ASCII, where it is a call (Piecewise(...)).
         piecewise = _is_piecewise(factor) and style != "ascii"
-        if piecewise or _needs_parentheses_in_product(factor):
+        if piecewise or _needs_parentheses_in_product(factor, first=index == 0):
             text = rf"\left({text}\right)" if style == "latex" else f"({text})"
         texts.append(text)
     joined = {"unicode": " · ", "markdown": " · ", "ascii": "*", "latex": r" \cdot "}[style]

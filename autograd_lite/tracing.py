@@ -187,7 +187,12 @@ class Trace:
             return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths)).rstrip()
 
         rule = "  ".join("-" * width for width in widths)
-        return "\n".join([self._title(), line(header), rule, *(line(r) for r in rows)])
+        lines = [self._title()]
+        generated = [self.graph.definition(n) for n in self.graph.reading_order
+                     if self.graph.is_generated(n)]
+        if generated:  # every made-up name defined before the table uses it
+            lines.append("where " + ", ".join(generated))
+        return "\n".join([*lines, line(header), rule, *(line(r) for r in rows)])
 
     def forward_lines(self) -> list[str]:
         """The forward pass in names: the inputs, then each operation as computed, reading

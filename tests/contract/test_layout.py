@@ -22,7 +22,7 @@ LAYERS: dict[str, int] = {
     "autograd_lite.functional": 2,
     "autograd_lite.graph": 2,
     "autograd_lite.symbolic": 3,
-    "autograd_lite.notation": 2,
+    "autograd_lite.notation": 1,
     "autograd_lite.extend": 4,
     "autograd_lite.tracing": 5,
     "autograd_lite.explanation": 6,

@@ -228,11 +228,14 @@ def test_trace_of_a_leaf_has_no_steps_and_bad_input_is_rejected():
 def test_unlabelled_nodes_get_readable_generated_names():
     a, b = Value(2.0), Value(-1.0)
     t = trace((a * b).tanh())
-    assert [step.name for step in t] == ["tanh1", "mul1"]
-    # Unlabelled leaves are v1, v2 (which is which follows the graph walk's order).
+    # Results are u1, u2 … and inputs v1, v2 …, in reading order: "mul1" read as a product,
+    # "cos1" as cos(1). Each made-up name is defined before the table uses it.
+    assert [step.name for step in t] == ["u2", "u1"]
     assert sorted(c.name for c in t[1].contributions) == ["v1", "v2"]
     assert all(c.name == t.names[c.parent] for c in t[1].contributions)
-    assert "1 − tanh1²" in str(t)  # tanh's rule, 1 − out², in the generated name
+    text = str(t)
+    assert text.splitlines()[1] == "where v1 = 2, v2 = −1, u1 = v1 * v2, u2 = tanh(u1)"
+    assert "1 − u2²" in text  # tanh's rule, 1 − out², in the generated name
 
 
 def test_long_chain_is_traced_without_recursion():

@@ -174,7 +174,7 @@ def draw(output: Value, *, show_derivatives: bool = False,
          render_memory: int | None = DEFAULT_RENDER_MEMORY) -> Drawing:
     """The computation graph of ``output`` as a ``graphviz.Digraph`` (left to right).
 
-    Each value node shows its name (label, or a generated name such as ``mul1``), data and
+    Each value node shows its name (label, or a generated name such as ``u1``), data and
     grad with ``decimals`` decimals; operation nodes sit between values; numbers written into
     the expression are drawn as a small node at each use.
 

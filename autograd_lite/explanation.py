@@ -259,7 +259,7 @@ def explain(output: Value | Graph, wrt: Value, *, expand: bool = False,
     """The chain rule for d output / d wrt: the sum over paths of products of local derivatives.
 
     Each local derivative is written in the names of its neighbouring nodes (labels, or
-    generated names such as ``mul1`` for unlabelled operations, as ``node_names`` gives
+    generated names such as ``u1`` for unlabelled operations, as ``node_names`` gives
     them). With ``expand=True`` every intermediate name is replaced by its expression, so
     the formula is over the leaves only (``s2`` becomes ``1/(1 + exp(-w1*s1...))``).
 

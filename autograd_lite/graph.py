@@ -102,7 +102,7 @@ def _names(order: list[Value]) -> dict[Value, str]:
                 name = fresh(f"{node.label}_")
         else:
             # v1, v2 … for inputs and u1, u2 … for results, in reading order, as autodiff
-            # texts name intermediates: "cos1" would read as cos(1), "mul1" as a product.
+            # texts name intermediates: "cos1" would read as cos(1).
             name = fresh("v" if node.primitive is None else "u")
         used.add(name)
         names[node] = name
@@ -157,7 +157,7 @@ class Graph:
 
     @property
     def names(self) -> dict[Value, str]:
-        """node -> its name (label, ``label_2`` for a repeat, or ``mul1``, ``v1`` ...)."""
+        """node -> its name (label, ``label_2`` for a repeat, or ``u1``, ``v1`` ...)."""
         if self._names is None:
             self._names = _names(self.reading_order)
         return self._names

@@ -37,7 +37,7 @@ class Contribution:
     """What one step sends to one input: local derivative, product added, gradient so far."""
 
     parent: Value  # the input that receives the contribution
-    name: str  # its name in the trace (label, or a generated one such as mul1)
+    name: str  # its name in the trace (label, or a generated one such as u1)
     position: int  # which input of the operation it is (0 = left operand)
     local: float  # d node / d parent, the number
     contribution: float  # upstream × local: what this step adds to d output / d parent

@@ -17,6 +17,8 @@ weight shared by every layer of a deep chain), so past a bound ``dot`` is stoppe
 
 from __future__ import annotations
 
+import itertools
+import math
 import os
 import re
 from collections.abc import Callable, Iterable
@@ -47,17 +49,34 @@ from .tracing import Step, Trace
 from .tracing import trace as run_trace
 
 __all__ = ["DEFAULT_MAX_NODES", "DEFAULT_RENDER_MEMORY", "DEFAULT_RENDER_TIMEOUT",
-           "HIGHLIGHT_COLOR", "Drawing", "GraphvizNotFound", "RenderError", "RenderMemoryError",
-           "RenderTimeoutError", "draw", "neuron_groups", "save_frames"]
+           "HIGHLIGHT_COLOR", "ROLES", "Drawing", "GraphvizNotFound", "RenderError",
+           "RenderMemoryError", "RenderTimeoutError", "draw", "neuron_groups", "node_role",
+           "save_frames"]
 
 DEFAULT_MAX_NODES = 250  # beyond this a drawing is a hairball: refuse or summarise
 SOURCE_FORMATS = ("dot", "gv")  # file names that hold the DOT text itself
 HIGHLIGHT_COLOR = "#d62728"  # the path(s) to the highlighted node
-RANKDIRS = ("LR", "RL", "TB", "BT")  # Graphviz's directions: left to right, ...
+# Graphviz's directions (left to right, ...), and "auto": the one whose drawing is closer to a
+# 16:9 slide (a long chain goes top to bottom, a network left to right).
+RANKDIRS = ("auto", "LR", "RL", "TB", "BT")
+SLIDE_ASPECT = 16 / 9
 STEP_COLOR = "#1f77b4"  # the node a trace step processes and the contributions it sends
 STEP_FILL = "#ffe08a"
 RECEIVER_FILL = "#d6e6f7"
+DONE_FILL = "#e8e8e8"  # frames: a node whose gradient is complete
 PENDING_GRAD = "·"  # frames: a gradient the pass has not reached yet
+OP_COLOR = "gray45"  # operation nodes: lighter than the values they join
+
+# What a value node is, as an instructor tells them apart (torchviz colours leaves and
+# outputs): its fill and border, and the word in the legend. Colour-blind safe pairs.
+ROLES: dict[str, tuple[str, str, str]] = {
+    "input": ("#dbe9f6", "#2f6fad", "input"),
+    "parameter": ("#fde3c8", "#b8651b", "parameter (weight, bias)"),
+    "value": ("white", "black", "computed value"),
+    "output": ("#d7eed5", "#2e7d32", "output"),
+    "loss": ("#f5d3d3", "#a52a2a", "loss"),
+}
+LOSS_LABELS = frozenset({"loss", "cost", "C", "J", "L", "E"})
 
 
 # ---------------------------------------------------------------- grouping (nn models)
@@ -164,27 +183,81 @@ def _nearest(order: list[Value], limit: int) -> list[Value]:
     return kept
 
 
+def _is_parameter(label: str) -> bool:
+    """A weight or bias, by its name: ``w0``, ``W2``, ``b``, nn's ``L1.N0.w2`` / ``L1.N0.b``."""
+    last = label.rsplit(".", 1)[-1]
+    return bool(re.fullmatch(r"[wWbB](_?\d+)?(_\d+)*|[wWbB]\d*_\w*", last))
+
+
+def node_role(node: Value, output: Value) -> str:
+    """``input``, ``parameter``, ``value``, ``output`` or ``loss`` (see ``ROLES``)."""
+    if node is output:
+        return "loss" if node.label in LOSS_LABELS else "output"
+    if node.primitive is None:
+        return "parameter" if _is_parameter(node.label) else "input"
+    return "value"
+
+
+def _depths(order: list[Value]) -> dict[Value, int]:
+    """Each node's rank in the drawing: value and operation nodes alternate along a path."""
+    depth: dict[Value, int] = {}
+    for node in reversed(order):  # inputs first (inputs not drawn, as in a summary: 0)
+        parents = [depth.get(p, 0) for p in node.parents if type(p) is not Constant]
+        depth[node] = (2 + max(parents, default=-2)) if node.parents else 0
+    return depth
+
+
+def auto_rankdir(order: list[Value]) -> str:
+    """LR or TB, whichever makes the drawing's shape closer to a 16:9 slide.
+
+    Estimated from the ranks (value and operation nodes along the longest path) and the
+    widest rank: a value node is about 2.4 times as wide as it is tall, with the space
+    dot leaves between ranks.
+    """
+    depth = _depths(order)
+    ranks = max(depth.values(), default=0) + 1
+    breadth = max(sum(1 for d in depth.values() if d == r) for r in range(ranks)) or 1
+    # inches: a node 1.7 wide, 0.55 tall; 0.5 between ranks, 0.25 between nodes of a rank
+    left_right = (ranks * (1.7 + 0.5) / 2 + 0.6 * ranks / 2) / (breadth * (0.55 + 0.25))
+    top_bottom = (breadth * (1.7 + 0.25)) / (ranks * (0.55 + 0.5))
+
+    def off(aspect: float) -> float:
+        return abs(math.log(aspect / SLIDE_ASPECT))
+
+    return "LR" if off(left_right) <= off(top_bottom) else "TB"
+
+
 def draw(output: Value, *, show_derivatives: bool = False,
          highlight: Value | str | Iterable[Value | str] | None = None,
          step: Step | None = None,
          clusters: bool | Callable[[Value], str | None] = True,
          max_nodes: int | None = DEFAULT_MAX_NODES, summarise: bool = False,
-         decimals: int = 4, rankdir: str = "LR", title: str | None = None,
+         decimals: int = 4, rankdir: str = "auto", title: str | None = None,
+         size: tuple[float, float] | None = None, roles: bool = True, legend: bool = True,
          render_timeout: float | None = DEFAULT_RENDER_TIMEOUT,
          render_memory: int | None = DEFAULT_RENDER_MEMORY) -> Drawing:
     """The computation graph of ``output`` as a ``graphviz.Digraph`` (left to right).
 
     Each value node shows its name (label, or a generated name such as ``u1``), data and
-    grad with ``decimals`` decimals; operation nodes sit between values; numbers written into
-    the expression are drawn as a small node at each use.
+    grad to ``decimals`` significant digits; operation nodes sit between values, lighter;
+    numbers written into the expression are drawn as a small node at each use.
+
+    - ``roles`` (default on): inputs, parameters (``w0``, ``L1.N0.b``), the output and a loss
+      (an output labelled ``loss``, ``C``, ``J`` ...) each have their colour, and
+      ``legend`` says which is which.
+    - ``rankdir``: ``"auto"`` (the default) draws left to right or top to bottom, whichever
+      is closer to a 16:9 slide (a long chain goes down, a network across); ``"LR"``,
+      ``"TB"``, ``"RL"``, ``"BT"`` choose. ``size=(width, height)`` in inches shrinks the
+      drawing to fit (a 16:9 slide is about ``(13.3, 7.5)``).
 
     - ``show_derivatives``: label each input edge with the local derivative from the
       primitives table, as formula and number (``ds2/dx2 = s2·(1 − s2)``, ``= 0.1982``).
     - ``highlight``: a node (Value or name) or several; every node and edge on a path from
       it to the output is drawn in ``HIGHLIGHT_COLOR``.
-    - ``step``: one step of ``trace(output)``: the node being processed and the
-      contributions it sends (edges labelled ``+0.09912``); gradients are shown as the pass
-      knows them after that step (``·`` where it has not arrived yet).
+    - ``step``: one step of ``trace(output)``: the node being processed, and the edges the
+      gradient flows back along, arrows reversed, labelled with what each input receives
+      (``+0.09912``); every gradient as the pass knows it after that step. Nodes whose
+      gradient is complete are grey, those not reached yet dashed (``·``).
     - ``clusters``: group an ``nn`` model's nodes into one box per layer and neuron, read
       from dotted labels (see ``neuron_groups``); or a function node -> group name or None.
     - ``max_nodes``: a graph with more value nodes is refused with a ``ValueError`` —
@@ -205,6 +278,16 @@ def draw(output: Value, *, show_derivatives: bool = False,
     decimals = check_count("draw", "decimals", decimals, minimum=1, maximum=17)
     # dot ignores any other rankdir without a word and draws top to bottom.
     rankdir = check_choice("draw", "rankdir", rankdir, RANKDIRS)
+    roles = check_bool("draw", "roles", roles)
+    legend = check_bool("draw", "legend", legend)
+    if size is not None:
+        try:
+            width, height = (float(v) for v in size)
+        except (TypeError, ValueError):
+            raise TypeError(f"draw: size must be (width, height) in inches, not {size!r}"
+                            ) from None
+        if not (math.isfinite(width) and math.isfinite(height) and width > 0 and height > 0):
+            raise ValueError(f"draw: size must be two positive numbers of inches, not {size!r}")
     if title is not None and not isinstance(title, str):
         raise TypeError(f"draw: title must be text or None, not {type(title).__name__}")
     graph = step.trace.graph if isinstance(step, Step) and step.trace is not None else (
@@ -251,6 +334,12 @@ def draw(output: Value, *, show_derivatives: bool = False,
 
     if clusters is True:
         groups = neuron_groups(graph)
+        if groups and output.label in LOSS_LABELS:
+            # A network's loss, and the operations between its last layer and the loss,
+            # form one box of their own, named, after the layers.
+            for node in order:
+                if node not in groups and node.primitive is not None:
+                    groups[node] = "loss"
     elif clusters is False or clusters is None:
         groups = {}
     elif callable(clusters):
@@ -259,6 +348,20 @@ def draw(output: Value, *, show_derivatives: bool = False,
         raise TypeError(f"draw: clusters must be True, False or a function, "
                         f"not {type(clusters).__name__}")
 
+    # Frames: which nodes have their whole gradient (every node processed before this step,
+    # and a leaf whose consumers all have been), to draw them apart from those still open.
+    done: set[Value] = set()
+    if step is not None and step.trace is not None:
+        processed = {s.node for s in step.trace.steps[:step.index]}
+        consumers: dict[Value, list[Value]] = {}
+        for node in order:
+            for parent in node.parents:
+                consumers.setdefault(parent, []).append(node)
+        done = {s.node for s in step.trace.steps[:step.index - 1]}
+        done |= {n for n in order if n.primitive is None and n in (grads or {})
+                 and all(c in processed for c in consumers.get(n, []))}
+    if rankdir == "auto":
+        rankdir = auto_rankdir([n for n in order if n in shown])
     ids = {node: f"n{i}" for i, node in enumerate(reversed(order))}
     graph = Drawing(name=output_name, format="svg")
     graph.render_timeout = render_timeout
@@ -269,6 +372,8 @@ def draw(output: Value, *, show_derivatives: bool = False,
     # made those passes run for minutes (60 layers: over 120 s, now about 1 s); the
     # lectures' and nn's drawings converge sooner, so their layout is the same.
     graph.attr(rankdir=rankdir, nslimit="1")
+    if size is not None:
+        graph.attr(size=f"{size[0]:g},{size[1]:g}")  # dot shrinks a bigger drawing to fit
     graph.attr("node", fontname="Helvetica", fontsize="11")
     graph.attr("edge", fontname="Helvetica", fontsize="9")
     caption = title
@@ -294,6 +399,8 @@ def draw(output: Value, *, show_derivatives: bool = False,
         return format_number(number, digits=decimals)
 
     sent = {c.parent: c for c in step.contributions} if step is not None else {}
+    roles_seen: set[str] = set()
+    chains: dict[str | None, list[list[str]]] = {}
     for node in reversed(order):
         if node not in shown:
             continue
@@ -305,26 +412,43 @@ def draw(output: Value, *, show_derivatives: bool = False,
         label = (f"{{ {_escape_record(names[node])} | data {fmt(node.data)} "
                  f"| grad {grad_text} }}")
         attrs = {"shape": "record", "label": label}
+        role = node_role(node, output)
+        roles_seen.add(role)
+        if roles:
+            fill, border, _ = ROLES[role]
+            attrs.update(color=border)
+            if step is None:
+                attrs.update(style="filled", fillcolor=fill)
         if node in on_path:
             attrs.update(color=HIGHLIGHT_COLOR, penwidth="2.5", fontcolor=HIGHLIGHT_COLOR)
         if step is not None and node is step.node:
             attrs.update(style="filled", fillcolor=STEP_FILL, color=STEP_COLOR, penwidth="2.5")
         elif node in sent:
-            attrs.update(style="filled", fillcolor=RECEIVER_FILL)
+            attrs.update(style="filled", fillcolor=RECEIVER_FILL, penwidth="1.5")
+        elif node in done:
+            attrs.update(style="filled", fillcolor=DONE_FILL)
+        elif step is not None and grads is not None and node not in grads:
+            attrs.update(style="dashed", fontcolor="gray40")
         node_stmt(node, node_id, attrs)
 
         prim = node.primitive
         if prim is None:
             continue
         op_id = f"{node_id}_op"
-        op_attrs = {"shape": "ellipse", "label": prim.op, "margin": "0.02,0.02"}
+        # ordering=in: the inputs enter in their order (w0, w1, ..., b), not shuffled.
+        op_attrs = {"shape": "ellipse", "label": prim.op, "margin": "0.02,0.02",
+                    "fontsize": "10", "color": OP_COLOR, "fontcolor": "gray20",
+                    "height": "0.3", "ordering": "in"}
         op_on_path = node in on_path and node not in targets
         if op_on_path:
             op_attrs.update(color=HIGHLIGHT_COLOR, penwidth="2.5", fontcolor=HIGHLIGHT_COLOR)
-        if step is not None and node is step.node:
+        current = step is not None and node is step.node
+        if current:
             op_attrs.update(color=STEP_COLOR, penwidth="2.5")
         node_stmt(node, op_id, op_attrs)
         out_edge = {"color": HIGHLIGHT_COLOR, "penwidth": "2.5"} if op_on_path else {}
+        if current:  # the gradient arrives at the node and flows back through its operation
+            out_edge = {"color": STEP_COLOR, "penwidth": "2.5", "dir": "back"}
         edges.append((op_id, node_id, out_edge))
 
         datas = [p.data for p in node.parents]
@@ -348,7 +472,8 @@ def draw(output: Value, *, show_derivatives: bool = False,
             if step is not None and node is step.node:
                 contribution = next(c for c in step.contributions if c.position == position)
                 labels.append(f"+{fmt(contribution.contribution)}")
-                edge.update(color=STEP_COLOR, fontcolor=STEP_COLOR, penwidth="2.5")
+                # Arrow reversed: the gradient flows from the operation back to its input.
+                edge.update(color=STEP_COLOR, fontcolor=STEP_COLOR, penwidth="2.5", dir="back")
             if op_on_path and parent in on_path:
                 edge.update(color=HIGHLIGHT_COLOR, penwidth="2.5")
             if labels:
@@ -362,7 +487,13 @@ def draw(output: Value, *, show_derivatives: bool = False,
             "shape": "note", "style": "dashed",
             "label": f"… {hidden} more nodes\n({more_leaves} leaves) not drawn"}))
 
-    _emit(graph, statements)
+    if legend and (roles or step is not None):
+        swatches = _legend(roles_seen if roles else set(), step is not None)
+        statements.setdefault("legend", []).extend(swatches)
+        if rankdir in ("TB", "BT") and len(swatches) > 1:
+            # top to bottom, one rank would lay the legend out as a wide strip: a column
+            chains.setdefault("legend", []).append([key for key, _ in swatches])
+    _emit(graph, statements, chains, column=rankdir in ("TB", "BT"))
     drawn_edges: set[tuple[str, str]] = set()
     for tail, head, attrs in edges:
         if tail == "more":  # one edge per operation from the summary node, not one per input
@@ -374,16 +505,56 @@ def draw(output: Value, *, show_derivatives: bool = False,
     return graph
 
 
+def _legend(roles_seen: set[str], frame: bool) -> list[tuple[str, dict[str, str]]]:
+    """One small swatch per role drawn (and, in a frame, per state of a node)."""
+    entries: list[tuple[str, dict[str, str]]] = []
+    for role in ("input", "parameter", "value", "output", "loss"):
+        if role in roles_seen and role != "value":
+            fill, border, words = ROLES[role]
+            entries.append((f"legend_{role}", {
+                "shape": "box", "style": "filled" if not frame else "solid", "label": words,
+                "fillcolor": fill, "color": border, "fontsize": "9", "height": "0.25"}))
+    if frame:
+        for key, attrs in (("current", {"style": "filled", "fillcolor": STEP_FILL,
+                                        "color": STEP_COLOR, "label": "processed now"}),
+                           ("receiver", {"style": "filled", "fillcolor": RECEIVER_FILL,
+                                         "label": "receives now"}),
+                           ("done", {"style": "filled", "fillcolor": DONE_FILL,
+                                     "label": "gradient complete"}),
+                           ("pending", {"style": "dashed", "label": "not reached yet (·)"})):
+            entries.append((f"legend_{key}", {"shape": "box", "fontsize": "9",
+                                              "height": "0.25", **attrs}))
+    return entries
+
+
 def _natural(text: str) -> list[Any]:
     """Sort key that puts L2 before L10 and N9 before N10."""
     return [int(piece) if piece.isdigit() else piece for piece in re.split(r"(\d+)", text)]
 
 
 def _emit(graph: graphviz.Digraph,
-          statements: dict[str | None, list[tuple[str, dict[str, str]]]]) -> None:
-    """Declare nodes, each inside nested clusters ``L1`` ⊃ ``L1.N0`` for its group."""
+          statements: dict[str | None, list[tuple[str, dict[str, str]]]],
+          chains: dict[str | None, list[list[str]]] | None = None,
+          column: bool = False) -> None:
+    """Declare nodes, each inside nested clusters ``L1`` ⊃ ``L1.N0`` for its group; each
+    chain of node ids is kept in its order (one rank, invisible edges; the legend's, in a
+    top-to-bottom drawing, a column)."""
+    chains = chains or {}
+
+    def order(where: graphviz.Digraph, group: str | None) -> None:
+        for chain in chains.get(group, []):
+            if group == "legend" and column:
+                for tail, head in itertools.pairwise(chain):
+                    where.edge(tail, head, style="invis")
+                continue
+            with where.subgraph() as same:
+                same.attr(rank="same")
+                for tail, head in itertools.pairwise(chain):
+                    same.edge(tail, head, style="invis")
+
     for node_id, attrs in statements.get(None, []):
         graph.node(node_id, **attrs)
+    order(graph, None)
     tree: dict[str, Any] = {}
     for group in statements:
         if group is None:
@@ -396,10 +567,14 @@ def _emit(graph: graphviz.Digraph,
         for part, children in sorted(level.items(), key=lambda item: _natural(item[0])):
             name = f"{prefix}.{part}" if prefix else part
             with parent.subgraph(name=f"cluster_{name}") as cluster:
-                cluster.attr(label=name, style="rounded,dashed", color="gray60",
-                             fontcolor="gray40", fontsize="10")
+                if name == "legend":
+                    cluster.attr(label="", style="rounded", color="gray80", margin="6")
+                else:
+                    cluster.attr(label=name, style="rounded,dashed", color="gray55",
+                                 fontcolor="gray20", fontsize="12", fontname="Helvetica")
                 for node_id, attrs in statements.get(name, []):
                     cluster.node(node_id, **attrs)
+                order(cluster, name)
                 add(cluster, children, name)
 
     add(graph, tree, "")

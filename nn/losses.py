@@ -92,6 +92,14 @@ def _total(terms: Sequence[Value]) -> Value:
     return total
 
 
+def _named(loss: Value) -> Value:
+    """The loss labelled ``loss`` (a drawing shows it as one), unless it is already named
+    or is a constant (numbers only: constants are shared and cannot be renamed)."""
+    if type(loss) is not Constant and not loss.label:
+        loss.label = "loss"
+    return loss
+
+
 # ---------------------------------------------------------------- regression
 
 
@@ -102,13 +110,13 @@ def half_squared_error(prediction: Any, target: Any) -> Value:
     dC/dprediction = prediction − target.
     """
     pairs = _pairs(prediction, target, "half_squared_error")
-    return _total([0.5 * (t - y) ** 2 for y, t in pairs])
+    return _named(_total([0.5 * (t - y) ** 2 for y, t in pairs]))
 
 
 def mse(prediction: Any, target: Any) -> Value:
     """Mean squared error over the outputs: (1/n) Σ (prediction − target)²."""
     pairs = _pairs(prediction, target, "mse")
-    return _total([(y - t) ** 2 for y, t in pairs]) / len(pairs)
+    return _named(_total([(y - t) ** 2 for y, t in pairs]) / len(pairs))
 
 
 # ---------------------------------------------------------------- binary classification
@@ -148,7 +156,7 @@ def binary_cross_entropy(prediction: Any, target: Any) -> Value:
                              f"{_data(t)!r}: the loss −(1 − t)·ln(0) is infinite (a saturated "
                              "sigmoid? use binary_cross_entropy_with_logits)")
         terms.append(-(1 - t) * _log(1 - y))
-    return _total(terms)
+    return _named(_total(terms))
 
 
 def _log(x: Value) -> Value:
@@ -169,7 +177,7 @@ def binary_cross_entropy_with_logits(logit: Any, target: Any) -> Value:
     """
     z = _scalar(logit, "binary_cross_entropy_with_logits: logit")
     t = _probability_target(target, "binary_cross_entropy_with_logits")
-    return _total([_softplus(z) - t * z])
+    return _named(_total([_softplus(z) - t * z]))
 
 
 def hinge(score: Any, label: Any) -> Value:
@@ -183,7 +191,7 @@ def hinge(score: Any, label: Any) -> Value:
     if _data(y) not in (-1.0, 1.0):
         raise ValueError(f"hinge: label must be -1 or +1, got {_data(y)!r} "
                          "(for 0/1 labels use binary_cross_entropy_with_logits)")
-    return (1 - y * s).relu()
+    return _named((1 - y * s).relu())
 
 
 # ---------------------------------------------------------------- several classes
@@ -232,7 +240,7 @@ def softmax_cross_entropy(logits: Any, target: Any) -> Value:
         if not 0 <= int(target) < len(zs):
             raise IndexError(f"softmax_cross_entropy: target class {target} is out of range "
                              f"for {len(zs)} logits (classes 0 to {len(zs) - 1})")
-        return -log_y[int(target)]
+        return _named(-log_y[int(target)])
     if isinstance(target, (bool, float, Value)):
         raise TypeError("softmax_cross_entropy: target must be a class index (int) or a list "
                         f"of probabilities, not {type(target).__name__}")
@@ -245,7 +253,7 @@ def softmax_cross_entropy(logits: Any, target: Any) -> Value:
         raise ValueError("softmax_cross_entropy: target probabilities must be >= 0 and sum "
                          f"to 1, got {probabilities}")
     terms = [-t * ly for t, ly in zip(ts, log_y) if not _given(t, 0.0)]
-    return _total(terms)
+    return _named(_total(terms))
 
 
 # ---------------------------------------------------------------- by name

@@ -124,7 +124,9 @@ def _check_inputs(inputs: Any, nin: int, where: str) -> list[Value | float]:
             number = float(item)
             if not math.isfinite(number):
                 raise ValueError(f"{where}: input {position} is {number!r}, not a finite number")
-            checked.append(number)
+            # A leaf named x0, x1 … (not a number folded into each neuron), so that a drawing
+            # shows one node per input, shared by every neuron of the first layer.
+            checked.append(Value(number, f"x{position}"))
         else:
             raise TypeError(f"{where}: input {position} must be a number or a Value, "
                             f"not {type(item).__name__}")

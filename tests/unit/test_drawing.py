@@ -19,7 +19,10 @@ from dot_processes import HAS_PROC, mark_children, processes_with
 
 from autograd_lite import Value, draw, save_frames, sigmoid, trace
 from autograd_lite.drawing import (
+    DONE_FILL,
     HIGHLIGHT_COLOR,
+    ROLES,
+    STEP_FILL,
     GraphvizNotFound,
     RenderError,
     RenderMemoryError,
@@ -119,9 +122,12 @@ def test_a_vanishing_gradient_is_drawn_as_its_number_not_as_zero():
     assert "e-0" in drawn["x"][1] and "0.0000" not in drawn["x"][1]
 
 
-def test_graph_runs_left_to_right():
+def test_a_long_chain_goes_top_to_bottom_by_default_and_left_to_right_when_asked():
+    # Kramer's chain left to right was 2973×205 px (14.5:1): on a 16:9 slide its text shrank
+    # to about 7 pt. "auto" takes the direction closer to 16:9, top to bottom for a chain.
     n = kramer_chain()
-    graph = draw(n["out"])
+    assert "rankdir=TB" in draw(n["out"]).source
+    graph = draw(n["out"], rankdir="LR")
     assert isinstance(graph, graphviz.Digraph)
     assert "rankdir=LR" in graph.source
     # In the laid-out SVG, the input s0 is left of the output.
@@ -352,9 +358,11 @@ def test_clusters_nest_neurons_inside_layers():
     root = svg_of(draw(loss))
     clusters = {g.find(f"{SVG}title").text for g in root.iter(f"{SVG}g")
                 if g.get("class") == "cluster"}
+    # the layers and neurons, the loss (labelled "loss": its box after the layers), and the
+    # legend of the node roles
     assert clusters == {"cluster_L1", "cluster_L1.N0", "cluster_L1.N1", "cluster_L2",
-                        "cluster_L2.N0"}
-    assert "subgraph" not in draw(loss, clusters=False).source
+                        "cluster_L2.N0", "cluster_loss", "cluster_legend"}
+    assert "subgraph" not in draw(loss, clusters=False, legend=False).source
     by_function = draw(loss, clusters=lambda node: "mine" if node.label == "loss" else None)
     assert "subgraph cluster_mine {" in by_function.source
 
@@ -488,7 +496,7 @@ def test_render_bounds_are_checked():
     ({"decimals": "2"}, TypeError, "draw: decimals must be a whole number, not '2' \\(str\\)"),
     ({"decimals": 2.0}, TypeError, "draw: decimals must be a whole number, not 2.0"),
     # dot ignored an unknown rankdir and drew top to bottom.
-    ({"rankdir": "XY"}, ValueError, "draw: rankdir must be one of 'LR', 'RL', 'TB', 'BT'"),
+    ({"rankdir": "XY"}, ValueError, "draw: rankdir must be one of 'auto', 'LR', 'RL', 'TB', 'BT'"),
     ({"max_nodes": True}, TypeError, "draw: max_nodes must be a positive whole number or "
                                      "None, not True"),
     ({"max_nodes": 0}, ValueError, "draw: max_nodes must be a positive whole number"),
@@ -512,3 +520,42 @@ def test_good_draw_options_still_draw():
 def test_save_frames_directory_must_be_a_path():
     with pytest.raises(TypeError, match="save_frames: directory must be a path"):
         save_frames(kramer_chain()["out"], 5)
+
+
+def test_roles_are_coloured_and_the_legend_names_them():
+    # Kramer: s0 is the input, w0 w1 w2 the weights, out the output; a cost labelled C the
+    # loss (torchviz colours leaves and outputs too).
+    n = kramer_chain()
+    source = draw(n["out"]).source
+    fill = {role: colours[0] for role, colours in ROLES.items()}
+    assert f'fillcolor="{fill["input"]}"' in block_of(source, "{ s0 |")
+    for weight in ("w0", "w1", "w2"):
+        assert f'fillcolor="{fill["parameter"]}"' in block_of(source, f"{{ {weight} |")
+    assert f'fillcolor="{fill["output"]}"' in block_of(source, "{ out |")
+    assert "legend_input" in source and "legend_parameter" in source
+    cost = 0.5 * (n["out"] - 0.7) ** 2
+    cost.label = "C"
+    assert f'fillcolor="{fill["loss"]}"' in block_of(draw(cost).source, "{ C |")
+    assert "legend" not in draw(n["out"], roles=False).source
+
+
+def test_a_frame_draws_the_flow_backward_and_marks_what_is_done():
+    # Step 3 of 5 (x2 = w1·s1): out and s2 are done, x2 is processed, w1 and s1 receive;
+    # x1, w0 and s0 are not reached. The gradient flows against the forward arrows.
+    n = kramer_chain()
+    recorded = trace(n["out"], accumulate=False)
+    source = draw(n["out"], step=recorded[2]).source
+    for done in ("out", "s2", "w2"):
+        assert f'fillcolor="{DONE_FILL}"' in block_of(source, f"{{ {done} |"), done
+    assert f'fillcolor="{STEP_FILL}"' in block_of(source, "{ x2 |")
+    for pending in ("x1", "w0", "s0"):
+        assert "style=dashed" in block_of(source, f"{{ {pending} |"), pending
+    flow = [line for line in source.splitlines() if "dir=back" in line]
+    assert len(flow) == 3  # x2's operation to x2, and to each of its two inputs
+    assert "legend_done" in source and "legend_pending" in source
+
+
+def block_of(source, start):
+    """The DOT statement of the node whose record label starts with ``start``."""
+    line = next(line for line in source.splitlines() if start in line)
+    return line

@@ -17,6 +17,7 @@ weight shared by every layer of a deep chain), so past a bound ``dot`` is stoppe
 
 from __future__ import annotations
 
+import html
 import itertools
 import math
 import os
@@ -488,11 +489,8 @@ def draw(output: Value, *, show_derivatives: bool = False,
             "label": f"… {hidden} more nodes\n({more_leaves} leaves) not drawn"}))
 
     if legend and (roles or step is not None):
-        swatches = _legend(roles_seen if roles else set(), step is not None)
-        statements.setdefault("legend", []).extend(swatches)
-        if rankdir in ("TB", "BT") and len(swatches) > 1:
-            # top to bottom, one rank would lay the legend out as a wide strip: a column
-            chains.setdefault("legend", []).append([key for key, _ in swatches])
+        statements.setdefault("legend", []).extend(
+            _legend(roles_seen if roles else set(), step is not None))
     _emit(graph, statements, chains, column=rankdir in ("TB", "BT"))
     drawn_edges: set[tuple[str, str]] = set()
     for tail, head, attrs in edges:
@@ -506,25 +504,27 @@ def draw(output: Value, *, show_derivatives: bool = False,
 
 
 def _legend(roles_seen: set[str], frame: bool) -> list[tuple[str, dict[str, str]]]:
-    """One small swatch per role drawn (and, in a frame, per state of a node)."""
-    entries: list[tuple[str, dict[str, str]]] = []
-    for role in ("input", "parameter", "value", "output", "loss"):
-        if role in roles_seen and role != "value":
+    """One node, a small table: a swatch per role drawn (and, in a frame, per state of a
+    node). One node, so it takes one rank whichever way the drawing runs."""
+    rows: list[tuple[str, str, str, str]] = []  # (fill, border, style, words)
+    for role in ("input", "parameter", "output", "loss"):
+        if role in roles_seen:
             fill, border, words = ROLES[role]
-            entries.append((f"legend_{role}", {
-                "shape": "box", "style": "filled" if not frame else "solid", "label": words,
-                "fillcolor": fill, "color": border, "fontsize": "9", "height": "0.25"}))
+            rows.append(("white" if frame else fill, border, "solid", words))
     if frame:
-        for key, attrs in (("current", {"style": "filled", "fillcolor": STEP_FILL,
-                                        "color": STEP_COLOR, "label": "processed now"}),
-                           ("receiver", {"style": "filled", "fillcolor": RECEIVER_FILL,
-                                         "label": "receives now"}),
-                           ("done", {"style": "filled", "fillcolor": DONE_FILL,
-                                     "label": "gradient complete"}),
-                           ("pending", {"style": "dashed", "label": "not reached yet (·)"})):
-            entries.append((f"legend_{key}", {"shape": "box", "fontsize": "9",
-                                              "height": "0.25", **attrs}))
-    return entries
+        rows += [(STEP_FILL, STEP_COLOR, "solid", "processed now"),
+                 (RECEIVER_FILL, "black", "solid", "receives now"),
+                 (DONE_FILL, "black", "solid", "gradient complete"),
+                 ("white", "black", "dashed", "not reached yet (·)")]
+    if not rows:
+        return []
+    dashed = ' STYLE="dashed"'
+    cells = "".join(
+        f'<TR><TD BGCOLOR="{fill}" COLOR="{border}" BORDER="1"'
+        f'{dashed if style == "dashed" else ""}>{html.escape(words)}</TD></TR>'
+        for fill, border, style, words in rows)
+    label = f'<<TABLE BORDER="0" CELLSPACING="3" CELLPADDING="3">{cells}</TABLE>>'
+    return [("legend", {"shape": "plain", "label": label, "fontsize": "9"})]
 
 
 def _natural(text: str) -> list[Any]:

@@ -5,7 +5,9 @@ Writes into ``docs/images/`` (or the directory given as the first argument):
 * ``kramer-chain.svg`` / ``.png``: the Kramer lecture's chain after the backward pass, local
   derivatives on the edges, the path from w0 to the output highlighted;
 * ``kramer-step-3.svg`` / ``.png``: step 3 of the trace (x2 passes its gradient to w1, s1);
-* ``kramer-frames/step-*.svg``: the whole backward pass as a flip-book, one frame per step.
+* ``kramer-frames/step-*.svg``: the whole backward pass as a flip-book, one frame per step;
+* ``mlp-network.svg`` / ``.png``: an ``nn.MLP(2, [3, 1])`` and its half squared error, as the
+  network view draws it (shared inputs, one box per layer and neuron, the loss after them).
 """
 
 from __future__ import annotations
@@ -43,6 +45,13 @@ def main(directory: Path = HERE / "images") -> list[Path]:
                     directory / "kramer-chain")
     written += write(draw(out, step=steps[2]), directory / "kramer-step-3")
     written += save_frames(steps, directory / "kramer-frames")
+    import nn
+
+    model = nn.MLP(2, [3, 1], activation="tanh", seed=0)
+    loss = nn.losses.half_squared_error(model([1.0, 2.0]), 0.5)
+    loss.backward()
+    written += write(draw(loss, title="nn.MLP(2, [3, 1]) and its loss ½(y − 0.5)²"),
+                     directory / "mlp-network")
     return written
 
 

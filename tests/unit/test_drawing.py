@@ -59,6 +59,8 @@ def parse(root):
         if kind not in ("node", "edge"):
             continue
         title = g.find(f"{SVG}title").text
+        if title == "legend":  # the roles' legend: a table, not a node of the graph
+            continue
         # A plaintext node (a number written into the expression) has no outline: stroke None.
         shape = next((child for child in g if child.tag in (
             f"{SVG}polygon", f"{SVG}ellipse", f"{SVG}path")), None)
@@ -532,7 +534,8 @@ def test_roles_are_coloured_and_the_legend_names_them():
     for weight in ("w0", "w1", "w2"):
         assert f'fillcolor="{fill["parameter"]}"' in block_of(source, f"{{ {weight} |")
     assert f'fillcolor="{fill["output"]}"' in block_of(source, "{ out |")
-    assert "legend_input" in source and "legend_parameter" in source
+    legend = block_of(source, "legend [")
+    assert ">input<" in legend and ">parameter (weight, bias)<" in legend
     cost = 0.5 * (n["out"] - 0.7) ** 2
     cost.label = "C"
     assert f'fillcolor="{fill["loss"]}"' in block_of(draw(cost).source, "{ C |")
@@ -552,7 +555,8 @@ def test_a_frame_draws_the_flow_backward_and_marks_what_is_done():
         assert "style=dashed" in block_of(source, f"{{ {pending} |"), pending
     flow = [line for line in source.splitlines() if "dir=back" in line]
     assert len(flow) == 3  # x2's operation to x2, and to each of its two inputs
-    assert "legend_done" in source and "legend_pending" in source
+    legend = block_of(source, "legend [")
+    assert ">gradient complete<" in legend and ">not reached yet (·)<" in legend
 
 
 def block_of(source, start):

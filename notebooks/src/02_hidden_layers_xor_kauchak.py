@@ -178,6 +178,23 @@ fig.colorbar(shown, ax=ax_s, label="ŷ")
 ax_s.legend(fontsize=8, loc="center left")
 ax_s.set(title="the network's output", xlabel="x1", ylabel="x2");
 
+# %% [markdown]
+# The trained network's graph for one example, as an instructor draws it: the inputs once,
+# a box per layer and neuron, the loss after them. `explain` gives a hidden weight's
+# gradient as the chain rule over its one path through the output unit.
+
+# %%
+from autograd_lite import draw, explain
+
+net.zero_grad()  # fit leaves its last step's gradients in .grad
+loss = nn.losses.half_squared_error(net(xor_x[1]), xor_y[1])
+loss.backward()
+hidden_weight = net.layers[0].neurons[0].w[1]  # its input x1 is 1 here (x0 = 0: gradient 0)
+e = explain(loss, hidden_weight)
+print(e)
+assert math.isclose(e.value, hidden_weight.grad, rel_tol=1e-12)
+draw(loss, title=f"2-{hidden}-1 network, x = {xor_x[1]}")
+
 
 # %% [markdown]
 # The hidden units are the features a perceptron was missing: each draws one line, and the

@@ -130,6 +130,21 @@ for ell, s_l in enumerate(sums, start=1):
 
 
 # %% [markdown]
+# The slide's table of activation functions (Name | Function | Gradient) is the engine's own
+# table of primitives, printed in the lecture's notation: σ′ = σ(1 − σ) appears as
+# `out·(1 − out)`, in the function's output, as the recursion uses it.
+
+# %%
+from autograd_lite.symbolic import derivative_table
+
+table = derivative_table()
+for row in str(table).splitlines():
+    if row.startswith(("| Name", "| sigmoid", "| tanh", "| relu")):
+        print(row)
+assert "| sigmoid | out = 1/(1 + exp(−x)) | d/dx = out·(1 − out) |" in table
+
+
+# %% [markdown]
 # A third, independent opinion: central finite differences of the NumPy loss,
 # $\partial L / \partial W_\ell[i,j] \approx (L(W + h) - L(W - h)) / 2h$, for every weight.
 

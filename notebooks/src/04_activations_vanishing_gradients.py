@@ -195,6 +195,23 @@ assert abs(w1.grad) <= bound
 print(f"sigmoid bound prod|w_k| * 0.25^{depth} = {bound:.3e}")
 
 # %% [markdown]
+# The same chain drawn, four sigmoids deep: the gradients shrink layer by layer towards the
+# first weight, and the drawing shows each of them to four significant digits (never as
+# `0.0000`). Then `explain` writes the lecture's product for the first weight.
+
+# %%
+from autograd_lite import draw, explain
+
+out, w1 = chain(activations["sigmoid"][0], weights[:4])
+out.label = "out"
+out.backward()
+drawing = draw(out, rankdir="LR", title="four sigmoids: the gradient shrinks towards w1")
+svg = drawing.pipe(format="svg").decode()
+assert f"grad {w1.grad:.4g}" in svg and "0.0000" not in svg
+print(explain(out, w1))
+drawing
+
+# %% [markdown]
 # ## How the first layer's gradient shrinks with depth
 #
 # Now real layers: `width` units each, fully connected, weights drawn at random with the

@@ -136,6 +136,19 @@ numeric = [(E_at(np.add(logits, h * e)) - E_at(np.subtract(logits, h * e))) / (2
 assert np.allclose(engine, numeric, atol=1e-8)
 
 # %% [markdown]
+# `explain` adds up the chain rule over every path from $z_0$ to $E$ (through the shift by
+# the largest logit, each exponential and the log of their sum) and gets the lecture's
+# $y_0 - t_0$; `to_latex()` gives the same sum for notes.
+
+# %%
+from autograd_lite import explain
+
+e0 = explain(E, z[0])
+print(f"paths: {len(e0.paths)}; dE/dz0 = {e0.value:.6f}, y0 - t0 = {y_np[0] - t_np[0]:.6f}")
+assert math.isclose(e0.value, y_np[0] - t_np[0], rel_tol=1e-12)
+assert math.isclose(e0.path_sum, e0.value, rel_tol=1e-12)
+
+# %% [markdown]
 # **The steepness of E exactly balances the flatness of the softmax.** The softmax's slopes,
 # $\partial y_i / \partial z_j = y_i(\delta_{ij} - y_j)$, carry a factor $y_i$: for the
 # correct class $k$ they are small exactly when $y_k$ is small, when the network is

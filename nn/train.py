@@ -122,11 +122,22 @@ def _example_loss(loss: Callable[[Any, Any], Value], model: Any, x: Any, y: Any,
 
 
 def _progress_bar(epochs: int, file: TextIO) -> Any:
-    """tqdm's bar (the library the ecosystem uses): in place on a terminal, one line."""
+    """tqdm's bar (the library the ecosystem uses): in place on a terminal, one line; in
+    Jupyter its widget when ipywidgets is there (else the text bar, which Jupyter also
+    redraws in place), so a saved notebook keeps one bar, not a line per update."""
     from tqdm import tqdm
 
-    return tqdm(total=epochs, file=file, desc="fit", unit="epoch", leave=True,
-                dynamic_ncols=True, mininterval=0.1)
+    bar_class: Any = tqdm
+    if "ipykernel" in sys.modules and file is sys.stderr:
+        try:
+            import ipywidgets  # noqa: F401 - tqdm's notebook bar needs it
+            from tqdm.notebook import tqdm as notebook_tqdm
+
+            bar_class = notebook_tqdm
+        except ImportError:
+            pass
+    return bar_class(total=epochs, file=file, desc="fit", unit="epoch", leave=True,
+                     dynamic_ncols=True, mininterval=0.1)
 
 
 class DivergedError(ArithmeticError):

@@ -252,9 +252,9 @@ Examples:
     draw.add_argument("--summarise", action="store_true",
                       help="with more than --max-nodes nodes, draw the N nearest the output "
                            "and one node counting the rest")
-    draw.add_argument("--rankdir", choices=("LR", "TB", "RL", "BT"), default="LR",
-                      help="the direction the graph flows: LR left to right (default), TB "
-                           "top to bottom (a long chain fits a slide better)")
+    draw.add_argument("--rankdir", choices=("auto", "LR", "TB", "RL", "BT"), default="auto",
+                      help="the direction the graph flows: auto (default) takes LR (left to "
+                           "right) or TB (top to bottom), whichever is closer to a 16:9 slide")
     draw.add_argument("--title", metavar="TEXT", help="a caption above the drawing")
     draw.add_argument("--decimals", metavar="N", type=_positive_int, default=4,
                       help="significant digits of the numbers shown (default: 4)")

@@ -59,7 +59,8 @@ SOURCE_FORMATS = ("dot", "gv")  # file names that hold the DOT text itself
 HIGHLIGHT_COLOR = "#d62728"  # the path(s) to the highlighted node
 # Graphviz's directions (left to right, ...), and "auto": the one whose drawing is closer to a
 # 16:9 slide (a long chain goes top to bottom, a network left to right).
-RANKDIRS = ("auto", "LR", "RL", "TB", "BT")
+# "wrap": a long chain laid out in rows, left to right, one under the other (16:9 on a slide).
+RANKDIRS = ("auto", "wrap", "LR", "RL", "TB", "BT")
 SLIDE_ASPECT = 16 / 9
 STEP_COLOR = "#1f77b4"  # the node a trace step processes and the contributions it sends
 STEP_FILL = "#ffe08a"
@@ -228,6 +229,73 @@ def auto_rankdir(order: list[Value]) -> str:
     return "LR" if off(left_right) <= off(top_bottom) else "TB"
 
 
+def wrap_rows(order: list[Value]) -> list[list[Value]]:
+    """The value nodes of a drawing in rows (each with its operation, and a leaf in the row
+    of its first use), as many rows as bring the drawing's shape closest to 16:9."""
+    depth = _depths(order)
+    consumers: dict[Value, list[Value]] = {}
+    for node in order:
+        for parent in node.parents:
+            consumers.setdefault(parent, []).append(node)
+    place = {}
+    for node in order:
+        if node.primitive is None and consumers.get(node):
+            place[node] = min(depth[c] for c in consumers[node]) - 2  # beside its use
+        else:
+            place[node] = depth[node]
+    ranks = max(place.values(), default=0) + 1
+    # inches: a value node about 1.7 wide (its operation 0.9 more) and 1.35 tall with the gap
+    width_at = [0.0] * ranks
+    for node, r in place.items():
+        width_at[r] += 1.7 + (0.9 if node.primitive is not None else 0.0)
+    best: tuple[float, int] = (math.inf, 1)
+    for count in range(1, ranks + 1):
+        size = math.ceil(ranks / count)
+        widths = [sum(width_at[i:i + size]) for i in range(0, ranks, size)]
+        aspect = max(widths) / (1.35 * len(widths))
+        best = min(best, (abs(math.log(aspect / SLIDE_ASPECT)), count))
+    size = math.ceil(ranks / best[1])
+    rows: list[list[Value]] = [[] for _ in range(math.ceil(ranks / size))]
+    for node in reversed(order):  # inputs first: each row left to right
+        rows[place[node] // size].append(node)
+    return [row for row in rows if row]
+
+
+def _wrap_edges(edges: list[tuple[str, str, dict[str, str]]], rows: list[list[Value]],
+                ids: dict[Value, str]) -> list[tuple[str, str, dict[str, str]]]:
+    """Edges between rows do not pull the rows apart (each row starts at the left margin);
+    invisible edges between the rows' first nodes keep them in order, one under the other."""
+    row_of: dict[str, int] = {}
+    for index, row in enumerate(rows):
+        for node in row:
+            row_of[ids[node]] = index
+            row_of[f"{ids[node]}_op"] = index
+    kept = []
+    for tail, head, attrs in edges:
+        base = tail.split("_c")[0]
+        if row_of.get(base, row_of.get(tail)) != row_of.get(head):
+            attrs = {**attrs, "constraint": "false"}
+        kept.append((tail, head, attrs))
+    for upper, lower in itertools.pairwise(rows):
+        kept.append((ids[upper[0]], ids[lower[0]], {"style": "invis", "weight": "10"}))
+    return kept
+
+
+def _as_table(attrs: dict[str, str], fields: tuple[str, str, str]) -> dict[str, str]:
+    """A value node as an HTML-like table: name (bold), data, grad; its colours kept."""
+    fill = attrs.get("fillcolor", "white") if "filled" in attrs.get("style", "") else "white"
+    border = attrs.get("color", "black")
+    width = "2" if float(attrs.get("penwidth", "1")) > 1.5 else "1"
+    dashed = ' STYLE="dashed"' if "dashed" in attrs.get("style", "") else ""
+    font = attrs.get("fontcolor", "black")
+    name, data, grad = (html.escape(text) for text in fields)
+    rows = "".join(f'<TR><TD><FONT COLOR="{font}">{cell}</FONT></TD></TR>'
+                   for cell in (f"<B>{name}</B>", data, grad))
+    label = (f'<<TABLE BORDER="{width}" CELLBORDER="1" CELLSPACING="0" CELLPADDING="4" '
+             f'BGCOLOR="{fill}" COLOR="{border}"{dashed}>{rows}</TABLE>>')
+    return {"shape": "plain", "label": label}
+
+
 def draw(output: Value, *, show_derivatives: bool = False,
          highlight: Value | str | Iterable[Value | str] | None = None,
          step: Step | None = None,
@@ -247,8 +315,10 @@ def draw(output: Value, *, show_derivatives: bool = False,
       (an output labelled ``loss``, ``C``, ``J`` ...) each have their colour, and
       ``legend`` says which is which.
     - ``rankdir``: ``"auto"`` (the default) draws left to right or top to bottom, whichever
-      is closer to a 16:9 slide (a long chain goes down, a network across); ``"LR"``,
-      ``"TB"``, ``"RL"``, ``"BT"`` choose. ``size=(width, height)`` in inches shrinks the
+      is closer to a 16:9 slide (a long chain goes down, a network across); ``"wrap"`` lays
+      a chain out in rows, left to right and row under row, as many as bring it closest to
+      16:9 (Kramer's chain: three rows, text at slide size); ``"LR"``, ``"TB"``, ``"RL"``,
+      ``"BT"`` choose. ``size=(width, height)`` in inches shrinks the
       drawing to fit (a 16:9 slide is about ``(13.3, 7.5)``).
 
     - ``show_derivatives``: label each input edge with the local derivative from the
@@ -363,6 +433,12 @@ def draw(output: Value, *, show_derivatives: bool = False,
                  and all(c in processed for c in consumers.get(n, []))}
     if rankdir == "auto":
         rankdir = auto_rankdir([n for n in order if n in shown])
+    rows: list[list[Value]] = []
+    if rankdir == "wrap":
+        if groups:  # rows would cut through the layers' boxes: a network goes across
+            rankdir = "LR"
+        else:
+            rows = wrap_rows([n for n in order if n in shown])
     ids = {node: f"n{i}" for i, node in enumerate(reversed(order))}
     graph = Drawing(name=output_name, format="svg")
     graph.render_timeout = render_timeout
@@ -372,7 +448,9 @@ def draw(output: Value, *, show_derivatives: bool = False,
     # node. A leaf used by every layer (h_k = tanh(w·h_k-1)) draws edges over all ranks and
     # made those passes run for minutes (60 layers: over 120 s, now about 1 s); the
     # lectures' and nn's drawings converge sooner, so their layout is the same.
-    graph.attr(rankdir=rankdir, nslimit="1")
+    graph.attr(rankdir="TB" if rows else rankdir, nslimit="1")
+    if rows:
+        graph.attr(newrank="true")
     if size is not None:
         graph.attr(size=f"{size[0]:g},{size[1]:g}")  # dot shrinks a bigger drawing to fit
     graph.attr("node", fontname="Helvetica", fontsize="11")
@@ -402,6 +480,7 @@ def draw(output: Value, *, show_derivatives: bool = False,
     sent = {c.parent: c for c in step.contributions} if step is not None else {}
     roles_seen: set[str] = set()
     chains: dict[str | None, list[list[str]]] = {}
+    fields: dict[str, tuple[str, str, str]] = {}
     for node in reversed(order):
         if node not in shown:
             continue
@@ -413,6 +492,8 @@ def draw(output: Value, *, show_derivatives: bool = False,
         label = (f"{{ {_escape_record(names[node])} | data {fmt(node.data)} "
                  f"| grad {grad_text} }}")
         attrs = {"shape": "record", "label": label}
+        if rows:  # rows need flat edges, which dot cannot route at records: a table
+            fields[node_id] = (names[node], f"data {fmt(node.data)}", f"grad {grad_text}")
         role = node_role(node, output)
         roles_seen.add(role)
         if roles:
@@ -491,7 +572,20 @@ def draw(output: Value, *, show_derivatives: bool = False,
     if legend and (roles or step is not None):
         statements.setdefault("legend", []).extend(
             _legend(roles_seen if roles else set(), step is not None))
-    _emit(graph, statements, chains, column=rankdir in ("TB", "BT"))
+    if rows:
+        statements = {group: [(node_id, _as_table(attrs, fields[node_id])
+                               if node_id in fields else attrs)
+                              for node_id, attrs in entries]
+                      for group, entries in statements.items()}
+        edges = _wrap_edges(edges, rows, ids)
+    _emit(graph, statements, chains, column=rankdir in ("TB", "BT") or bool(rows))
+    for row in rows:
+        with graph.subgraph() as same:
+            same.attr(rank="same")
+            for node in row:
+                same.node(ids[node])
+                if node.primitive is not None:
+                    same.node(f"{ids[node]}_op")
     drawn_edges: set[tuple[str, str]] = set()
     for tail, head, attrs in edges:
         if tail == "more":  # one edge per operation from the summary node, not one per input

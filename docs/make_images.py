@@ -40,10 +40,11 @@ def main(directory: Path = HERE / "images") -> list[Path]:
     n = kramer_chain()
     out = n["out"]
     steps = trace(out)  # runs the backward pass: the drawing shows the gradients
-    written = write(draw(out, show_derivatives=True, highlight=n["w0"],
+    # rankdir="wrap": the chain in rows, about 16:9, so that its text is slide size
+    written = write(draw(out, show_derivatives=True, highlight=n["w0"], rankdir="wrap",
                          title="Kramer chain: dout/dw0 flows along the red path"),
                     directory / "kramer-chain")
-    written += write(draw(out, step=steps[2]), directory / "kramer-step-3")
+    written += write(draw(out, step=steps[2], rankdir="wrap"), directory / "kramer-step-3")
     written += save_frames(steps, directory / "kramer-frames")
     import nn
 

@@ -252,9 +252,11 @@ Examples:
     draw.add_argument("--summarise", action="store_true",
                       help="with more than --max-nodes nodes, draw the N nearest the output "
                            "and one node counting the rest")
-    draw.add_argument("--rankdir", choices=("auto", "LR", "TB", "RL", "BT"), default="auto",
+    draw.add_argument("--rankdir", choices=("auto", "wrap", "LR", "TB", "RL", "BT"),
+                      default="auto",
                       help="the direction the graph flows: auto (default) takes LR (left to "
-                           "right) or TB (top to bottom), whichever is closer to a 16:9 slide")
+                           "right) or TB (top to bottom), whichever is closer to a 16:9 "
+                           "slide; wrap lays a chain out in rows, for a slide")
     draw.add_argument("--title", metavar="TEXT", help="a caption above the drawing")
     draw.add_argument("--decimals", metavar="N", type=_positive_int, default=4,
                       help="significant digits of the numbers shown (default: 4)")

@@ -498,7 +498,8 @@ def test_render_bounds_are_checked():
     ({"decimals": "2"}, TypeError, "draw: decimals must be a whole number, not '2' \\(str\\)"),
     ({"decimals": 2.0}, TypeError, "draw: decimals must be a whole number, not 2.0"),
     # dot ignored an unknown rankdir and drew top to bottom.
-    ({"rankdir": "XY"}, ValueError, "draw: rankdir must be one of 'auto', 'LR', 'RL', 'TB', 'BT'"),
+    ({"rankdir": "XY"}, ValueError,
+     "draw: rankdir must be one of 'auto', 'wrap', 'LR', 'RL', 'TB', 'BT'"),
     ({"max_nodes": True}, TypeError, "draw: max_nodes must be a positive whole number or "
                                      "None, not True"),
     ({"max_nodes": 0}, ValueError, "draw: max_nodes must be a positive whole number"),
@@ -563,3 +564,35 @@ def block_of(source, start):
     """The DOT statement of the node whose record label starts with ``start``."""
     line = next(line for line in source.splitlines() if start in line)
     return line
+
+
+def _svg_size(root):
+    return tuple(float(root.get(side).removesuffix("pt")) for side in ("width", "height"))
+
+
+def test_wrap_lays_the_kramer_chain_out_in_rows_near_16_to_9():
+    # The chain left to right was 14.5:1 (about 7 pt text on a 16:9 slide). Wrapped: rows,
+    # left to right, one under the other, the whole close to 16:9 (between 4:3 and 2:1).
+    n = kramer_chain()
+    n["out"].backward()
+    root = svg_of(draw(n["out"], rankdir="wrap", show_derivatives=True))
+    width, height = _svg_size(root)
+    assert 4 / 3 <= width / height <= 2, (width, height)
+    y = {}
+    for g in root.iter(f"{SVG}g"):
+        if g.get("class") == "node" and g.find(f"{SVG}title").text != "legend":
+            texts = [t for t in g.iter(f"{SVG}text")]
+            if len(texts) == 3:
+                y[texts[0].text] = float(texts[0].get("y"))
+    rows = sorted({round(v) for v in y.values()})
+    assert len(rows) == 3  # s0 → x1, then s1 → x2, then s2 → out
+    assert y["s0"] < y["s1"] < y["s2"] and y["x1"] < y["x2"] < y["out"]
+    # the values are those of the slide, in the tables' cells
+    nodes, _ = parse(root)
+    drawn = {texts[0]: texts[1:] for _, texts in nodes.values() if len(texts) == 3}
+    assert drawn["s2"] == ["data 0.7275", "grad 0.5"] and drawn["out"][1] == "grad 1"
+
+
+def test_a_network_is_not_wrapped_but_drawn_across():
+    loss, _, _ = hand_labelled_network()
+    assert "rankdir=LR" in draw(loss, rankdir="wrap").source

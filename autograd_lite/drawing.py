@@ -281,19 +281,67 @@ def _wrap_edges(edges: list[tuple[str, str, dict[str, str]]], rows: list[list[Va
     return kept
 
 
-def _as_table(attrs: dict[str, str], fields: tuple[str, str, str]) -> dict[str, str]:
-    """A value node as an HTML-like table: name (bold), data, grad; its colours kept."""
+def _as_table(attrs: dict[str, str], fields: tuple[str, str, str],
+              across: bool = False) -> dict[str, str]:
+    """A value node as an HTML-like table: name (bold), data, grad, one under the other (or
+    ``across``, side by side, as a record reads in a left-to-right drawing); its colours
+    kept."""
     fill = attrs.get("fillcolor", "white") if "filled" in attrs.get("style", "") else "white"
     border = attrs.get("color", "black")
     width = "2" if float(attrs.get("penwidth", "1")) > 1.5 else "1"
     dashed = ' STYLE="dashed"' if "dashed" in attrs.get("style", "") else ""
     font = attrs.get("fontcolor", "black")
     name, data, grad = (html.escape(text) for text in fields)
-    rows = "".join(f'<TR><TD><FONT COLOR="{font}">{cell}</FONT></TD></TR>'
-                   for cell in (f"<B>{name}</B>", data, grad))
+    cells = [f'<TD><FONT COLOR="{font}">{cell}</FONT></TD>'
+             for cell in (f"<B>{name}</B>", data, grad)]
+    rows = f"<TR>{''.join(cells)}</TR>" if across else "".join(f"<TR>{c}</TR>" for c in cells)
     label = (f'<<TABLE BORDER="{width}" CELLBORDER="1" CELLSPACING="0" CELLPADDING="4" '
              f'BGCOLOR="{fill}" COLOR="{border}"{dashed}>{rows}</TABLE>>')
     return {"shape": "plain", "label": label}
+
+
+def _parameter_blocks(statements: dict[str | None, list[tuple[str, dict[str, str]]]],
+                      edges: list[tuple[str, str, dict[str, str]]],
+                      chains: dict[str | None, list[list[str]]],
+                      fields: dict[str, tuple[str, str, str]], across: bool,
+                      ) -> tuple[dict[str | None, list[tuple[str, dict[str, str]]]],
+                                 list[tuple[str, str, dict[str, str]]]]:
+    """Each neuron's parameters as one table, a row per parameter in order (w0, w1, ..., b),
+    its edges leaving from the parameter's own row. dot orders separate nodes to cross the
+    fewest edges, and its ordering constraints do not hold inside clusters: one node with
+    ports is the only order it keeps."""
+    port_of: dict[str, str] = {}
+    for group, group_chains in chains.items():
+        entries = dict(statements[group])
+        for chain in group_chains:
+            block_id = f"{chain[0]}_params"
+            rows = []
+            for node_id in chain:
+                attrs = entries.pop(node_id)
+                fill = (attrs.get("fillcolor", "white")
+                        if "filled" in attrs.get("style", "") else "white")
+                border = attrs.get("color", "black")
+                font = attrs.get("fontcolor", "black")
+                dashed = ' STYLE="dashed"' if "dashed" in attrs.get("style", "") else ""
+                width = "2" if float(attrs.get("penwidth", "1")) > 1.5 else "1"
+                name, data, grad = (html.escape(text) for text in fields[node_id])
+                cells = [f'<TD BGCOLOR="{fill}" COLOR="{border}" BORDER="{width}"{dashed}'
+                         f'{port}><FONT COLOR="{font}">{cell}</FONT></TD>'
+                         for cell, port in ((name, ""), (data, ""),
+                                            (grad, f' PORT="{node_id}"'))]
+                rows.append(cells)
+                port_of[node_id] = f"{block_id}:{node_id}"
+            if across:  # a row per parameter, read left to right like a record
+                body = "".join(f"<TR>{''.join(cells)}</TR>" for cells in rows)
+            else:  # a column per parameter
+                body = "".join(f"<TR>{''.join(cells[i] for cells in rows)}</TR>"
+                               for i in range(3))
+            entries[block_id] = {"shape": "plain", "label": (
+                f'<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="2" CELLPADDING="4">'
+                f"{body}</TABLE>>")}
+        statements[group] = list(entries.items())
+    edges = [(port_of.get(tail, tail), head, attrs) for tail, head, attrs in edges]
+    return statements, edges
 
 
 def draw(output: Value, *, show_derivatives: bool = False,
@@ -492,8 +540,8 @@ def draw(output: Value, *, show_derivatives: bool = False,
         label = (f"{{ {_escape_record(names[node])} | data {fmt(node.data)} "
                  f"| grad {grad_text} }}")
         attrs = {"shape": "record", "label": label}
-        if rows:  # rows need flat edges, which dot cannot route at records: a table
-            fields[node_id] = (names[node], f"data {fmt(node.data)}", f"grad {grad_text}")
+        # Rows and ordered parameters need flat edges, which dot cannot route at records.
+        fields[node_id] = (names[node], f"data {fmt(node.data)}", f"grad {grad_text}")
         role = node_role(node, output)
         roles_seen.add(role)
         if roles:
@@ -533,6 +581,13 @@ def draw(output: Value, *, show_derivatives: bool = False,
             out_edge = {"color": STEP_COLOR, "penwidth": "2.5", "dir": "back"}
         edges.append((op_id, node_id, out_edge))
 
+        # A neuron's parameters stand in their order (w0, w1, ..., b) beside its operation:
+        # dot would otherwise stack them in whatever order crosses fewest edges.
+        in_box = [ids[p] for p in dict.fromkeys(node.parents)
+                  if p in shown and p.primitive is None and _is_parameter(p.label)
+                  and groups.get(p) is not None and groups.get(p) == groups.get(node)]
+        if len(in_box) > 1:
+            chains.setdefault(groups[node], []).append(in_box)
         datas = [p.data for p in node.parents]
         for position, parent in enumerate(node.parents):
             edge: dict[str, str] = {}
@@ -578,6 +633,10 @@ def draw(output: Value, *, show_derivatives: bool = False,
                               for node_id, attrs in entries]
                       for group, entries in statements.items()}
         edges = _wrap_edges(edges, rows, ids)
+    elif chains:
+        statements, edges = _parameter_blocks(statements, edges, chains, fields,
+                                              across=rankdir in ("LR", "RL"))
+        chains = {}
     _emit(graph, statements, chains, column=rankdir in ("TB", "BT") or bool(rows))
     for row in rows:
         with graph.subgraph() as same:

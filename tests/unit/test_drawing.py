@@ -386,6 +386,28 @@ def test_clusters_for_an_nn_mlp():
     assert {"cluster_L1", "cluster_L2", "cluster_L1.N2"} <= clusters
 
 
+def test_a_neurons_parameters_stand_in_order_w0_w1_then_b():
+    # The lecture draws a neuron's inputs in order, w0 x0 + w1 x1 + b; dot put L2.N0's
+    # parameters as w1, w0, b, w2 (crossing fewest edges). Read the drawn positions back.
+    import nn
+
+    model = nn.MLP(2, [3, 1], activation="tanh", seed=0)
+    loss = nn.losses.half_squared_error(model([1.0, 2.0]), 0.5)
+    loss.backward()
+    root = svg_of(draw(loss))
+    height = {t.text: float(t.get("y")) for t in root.iter(f"{SVG}text")}
+    for neuron, inputs in (("L1.N0", 2), ("L1.N1", 2), ("L1.N2", 2), ("L2.N0", 3)):
+        names = [f"{neuron}.w{i}" for i in range(inputs)] + [f"{neuron}.b"]
+        ys = [height[name] for name in names]
+        assert ys == sorted(ys) and len(set(ys)) == len(ys), (neuron, ys)
+    # each parameter's edge leaves its own row and still reaches its neuron's operation
+    _, edges = parse(root)
+    tails = {tail for tail, *_ in edges}
+    assert {p.label for p in model.parameters()} <= {
+        text for t in root.iter(f"{SVG}text") if (text := t.text) and text in height}
+    assert any(":" in tail for tail in tails)
+
+
 def test_docs_images_are_made_by_the_project(tmp_path):
     made = runpy.run_path(str(REPO / "docs" / "make_images.py"))["main"](tmp_path)
     names = sorted(str(p.relative_to(tmp_path)) for p in made)

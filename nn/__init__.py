@@ -8,9 +8,9 @@
 
 from . import data, losses, optim
 from .module import ACTIVATIONS, MLP, Layer, Module, Neuron
-from .train import History, accuracy, fit, predict
+from .train import History, accuracy, fit, gradient_sizes, predict
 
 __all__ = [
     "ACTIVATIONS", "MLP", "History", "Layer", "Module", "Neuron", "accuracy", "data", "fit",
-    "losses", "optim", "predict",
+    "gradient_sizes", "losses", "optim", "predict",
 ]

@@ -27,7 +27,7 @@ from autograd_lite import Value, no_grad
 from . import losses as L
 from .optim import SGD, Optimizer
 
-__all__ = ["DivergedError", "History", "accuracy", "fit", "predict"]
+__all__ = ["DivergedError", "History", "accuracy", "fit", "gradient_sizes", "predict"]
 
 Metric = Callable[[Any], float]
 
@@ -40,6 +40,11 @@ class History:
     loss taken with the weights in place when its mini-batch was evaluated);
     ``step_loss`` has one entry per optimizer step; ``lr`` the rate used in each epoch;
     ``metrics[name]`` one value per epoch, measured after the epoch.
+
+    With ``fit(..., record=True)`` also a replay of the training (else both stay empty):
+    ``snapshots`` holds every parameter's number by label (``"L1.N0.w0"``), entry 0 before
+    training and one after each epoch (``epochs + 1`` entries); ``grad_sizes`` one
+    ``gradient_sizes(model)`` per epoch, taken at the epoch's last step before the update.
     """
 
     loss: list[float] = field(default_factory=list)
@@ -49,6 +54,8 @@ class History:
     steps: int = 0
     seconds: float = 0.0
     stopped_early: bool = False
+    snapshots: list[dict[str, float]] = field(default_factory=list)
+    grad_sizes: list[dict[str, float]] = field(default_factory=list)
 
     @property
     def epochs(self) -> int:
@@ -140,6 +147,66 @@ def _progress_bar(epochs: int, file: TextIO) -> Any:
                      dynamic_ncols=True, mininterval=0.1)
 
 
+def _parameter_group(label: str) -> str:
+    return label.split(".", 1)[0]
+
+
+def gradient_sizes(model: Any) -> dict[str, float]:
+    """The mean absolute gradient of each layer's parameters, from their current ``.grad``.
+
+    A layer is the part of a parameter's label before its first dot (``L1`` for
+    ``L1.N0.w0``), so an ``MLP`` gives ``{"L1": …, "L2": …, …}`` in layer order. Call it
+    after ``backward()`` and before the optimizer's step: for a deep sigmoid network it
+    shows the vanishing gradient, ``L1`` much smaller than the last layer.
+    ``fit(..., record=True)`` stores one per epoch in ``history.grad_sizes``.
+
+    >>> import nn
+    >>> model = nn.MLP(1, [1, 1], activation="sigmoid", bias=False, seed=0)
+    >>> model.set_parameters([2.0, -3.0])
+    >>> model([1.0]).backward()
+    >>> {layer: round(size, 4) for layer, size in gradient_sizes(model).items()}
+    {'L1': 0.315, 'L2': 0.8808}
+    """
+    if not callable(getattr(model, "parameters", None)):
+        raise TypeError(f"gradient_sizes: model must be an nn Module (with parameters()), "
+                        f"not {type(model).__name__}")
+    totals: dict[str, list[float]] = {}
+    seen: set[int] = set()
+    for p in model.parameters():
+        if id(p) in seen:  # a parameter shared between places counts once
+            continue
+        seen.add(id(p))
+        if not p.label:
+            raise ValueError("gradient_sizes: a parameter has no label; layers are read "
+                             "from labels such as 'L1.N0.w0'")
+        group = totals.setdefault(_parameter_group(p.label), [0.0, 0])
+        group[0] += abs(p.grad)
+        group[1] += 1
+    return {name: total / count for name, (total, count) in totals.items()}
+
+
+def _snapshot(params: Sequence[Value]) -> dict[str, float]:
+    return {p.label: p.data for p in params}
+
+
+def _recordable(model: Any) -> list[Value]:
+    """The model's parameters, once each, checked to have distinct labels (a snapshot is
+    keyed by label: two parameters under one name would be one entry)."""
+    params: list[Value] = []
+    owners: dict[str, Value] = {}
+    for p in model.parameters():
+        if not p.label:
+            raise ValueError("fit(record=True): every parameter needs a label (snapshots "
+                             "are keyed by it, e.g. 'L1.N0.w0'); one has none")
+        other = owners.setdefault(p.label, p)
+        if other is not p:
+            raise ValueError(f"fit(record=True): two parameters are labelled {p.label!r}; "
+                             "snapshots are keyed by label, so labels must be distinct")
+        if len(owners) > len(params):  # a new label, not a shared parameter seen again
+            params.append(p)
+    return params
+
+
 class DivergedError(ArithmeticError):
     """Training left the floats: a loss, a gradient or a weight overflowed. ``epoch`` says
     when (from 1); the message says what overflowed. A smaller learning rate is the cure."""
@@ -158,7 +225,7 @@ def fit(model: Any, data: Any, loss: str | Callable[[Any, Any], Value] = "half_s
         batch_size: int | None = None, shuffle: bool = True, seed: int | None = 0,
         schedule: Callable[[int], float] | None = None, target_loss: float | None = None,
         metrics: dict[str, Metric] | None = None, progress: bool | None = None,
-        file: TextIO | None = None) -> History:
+        file: TextIO | None = None, record: bool = False) -> History:
     """Train ``model`` on ``data = (xs, ys)`` and return the loss ``History``.
 
     - ``loss``: a name from ``nn.losses`` (``"hinge"``) or a function
@@ -172,6 +239,9 @@ def fit(model: Any, data: Any, loss: str | Callable[[Any, Any], Value] = "half_s
     - ``metrics``: {name: function(model) -> float}, recorded after each epoch.
     - ``progress``: True shows a progress bar on ``file`` (default stderr), False never;
       None shows it on a terminal when the run is expected to last over 2 seconds.
+    - ``record``: True keeps a replay in the history: ``history.snapshots`` (every
+      parameter by label, before training and after each epoch) and ``history.grad_sizes``
+      (``gradient_sizes(model)`` at each epoch's last step, before the update).
     """
     xs, ys = _examples(data)
     loss_fn = L.get(loss)
@@ -194,6 +264,9 @@ def fit(model: Any, data: Any, loss: str | Callable[[Any, Any], Value] = "half_s
     for name, metric in metrics.items():
         if not callable(metric):
             raise TypeError(f"fit: metric {name!r} must be a function of the model")
+    if not isinstance(record, bool):
+        raise TypeError(f"fit: record must be True or False, not {type(record).__name__}")
+    recorded = _recordable(model) if record else []
 
     out = sys.stderr if file is None else file
     bar = _progress_bar(epochs, out) if progress else None
@@ -201,6 +274,8 @@ def fit(model: Any, data: Any, loss: str | Callable[[Any, Any], Value] = "half_s
     rng = random.Random(seed)
     order = list(range(len(xs)))
     history = History(metrics={name: [] for name in metrics})
+    if record:
+        history.snapshots.append(_snapshot(recorded))
     start = time.perf_counter()
     try:
         for epoch in range(epochs):
@@ -221,6 +296,8 @@ def fit(model: Any, data: Any, loss: str | Callable[[Any, Any], Value] = "half_s
                                         for i in chosen])
                     optimizer.zero_grad()
                     batch_loss.backward()
+                    if record and first + batch >= len(order):  # the epoch's last step
+                        history.grad_sizes.append(gradient_sizes(model))
                     try:
                         optimizer.step()
                     except ValueError as exc:  # a step to a weight beyond the floats
@@ -234,6 +311,8 @@ def fit(model: Any, data: Any, loss: str | Callable[[Any, Any], Value] = "half_s
             epoch_loss = epoch_total / len(order)
             history.loss.append(epoch_loss)
             history.lr.append(optimizer.lr)
+            if record:
+                history.snapshots.append(_snapshot(recorded))
             for name, metric in metrics.items():
                 history.metrics[name].append(float(metric(model)))
             elapsed = time.perf_counter() - start

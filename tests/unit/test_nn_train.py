@@ -171,6 +171,8 @@ def test_progress_bar_appears_by_itself_on_a_terminal_for_long_runs(monkeypatch)
     ({"optimizer": "sgd"}, TypeError, "optimizer must be an nn.optim optimizer, not str"),
     ({"schedule": lambda epoch: -1.0}, ValueError, r"schedule\(0\) gave -1.0"),
     ({"model": lambda x: x}, TypeError, "model must be an nn Module"),
+    ({"record": "yes"}, TypeError, "fit: record must be True or False, not str"),
+    ({"record": 1}, TypeError, "fit: record must be True or False, not int"),
 ])
 def test_bad_fit_arguments_say_what(kwargs, error, message):
     arguments = {"model": nn.MLP(2, [1], seed=0), "data": nn.data.xor(), "epochs": 1}
@@ -272,3 +274,146 @@ def test_a_value_input_model_trains_like_a_number_input_model():
     nn.fit(a, (xs, ys), lr=0.2, epochs=5)
     nn.fit(b, ([[Value(v) for v in x] for x in xs], ys), lr=0.2, epochs=5)
     assert a.state_dict() == b.state_dict()
+
+
+# ---------------------------------------------------------------- the record for a replay
+
+
+def _layer_means_by_hand(model):
+    # Independent of labels: the model's own layers, mean of |grad| over each one's parameters.
+    return {f"L{i}": float(np.mean([abs(p.grad) for p in layer.parameters()]))
+            for i, layer in enumerate(model.layers, start=1)}
+
+
+def _copy_at(model, weights, **options):
+    twin = nn.MLP(model.nin, [layer.nout for layer in model.layers], seed=0, **options)
+    twin.set_parameters(weights)
+    return twin
+
+
+def test_record_keeps_the_parameters_before_training_and_after_every_epoch():
+    xs, ys = nn.data.xor()
+    model = nn.MLP(2, [3, 1], seed=0)
+    initial = model.state_dict()
+    history = nn.fit(model, (xs, ys), lr=0.2, epochs=4, batch_size=3, record=True)
+    assert len(history.snapshots) == history.epochs + 1 == 5
+    assert len(history.grad_sizes) == history.epochs
+    assert history.snapshots[0] == initial
+    assert history.snapshots[-1] == model.state_dict()
+    assert all(list(snap) == [label for label, _ in model.named_parameters()]
+               for snap in history.snapshots)
+    assert history.snapshots[1] != history.snapshots[0]  # the weights moved
+    # Entry k is the model after k epochs: the same run stopped there ends with it.
+    shorter = nn.MLP(2, [3, 1], seed=0)
+    nn.fit(shorter, (xs, ys), lr=0.2, epochs=2, batch_size=3, record=True)
+    assert shorter.state_dict() == history.snapshots[2]
+    # Copies, not views: training on leaves the record alone.
+    nn.fit(model, (xs, ys), lr=0.2, epochs=1)
+    assert history.snapshots[-1] != model.state_dict()
+
+
+def test_record_after_an_early_stop_has_one_snapshot_per_epoch_run_plus_the_start():
+    model = nn.MLP(2, [4, 1], activation="tanh", output_activation="sigmoid", seed=0)
+    history = nn.fit(model, nn.data.xor(), "binary_cross_entropy",
+                     nn.optim.Adam(model, lr=0.1), epochs=1000, target_loss=0.1, record=True)
+    assert history.stopped_early
+    assert len(history.snapshots) == history.epochs + 1
+    assert len(history.grad_sizes) == history.epochs
+    assert history.snapshots[-1] == model.state_dict()
+
+
+def test_without_record_nothing_is_kept():
+    history = nn.fit(nn.MLP(2, [2, 1], seed=0), nn.data.xor(), lr=0.1, epochs=3)
+    assert history.snapshots == [] and history.grad_sizes == []
+
+
+def test_grad_sizes_full_batch_match_a_backward_by_hand_at_each_epochs_weights():
+    # Full batch: one step per epoch, taken at the weights of snapshot e.
+    xs, ys = nn.data.xor()
+    model = nn.MLP(2, [3, 2, 1], activation="tanh", output_activation="sigmoid", seed=1)
+    history = nn.fit(model, (xs, ys), "binary_cross_entropy", lr=0.5, epochs=3, record=True)
+    for epoch, sizes in enumerate(history.grad_sizes):
+        twin = _copy_at(model, history.snapshots[epoch], activation="tanh",
+                        output_activation="sigmoid")
+        losses = [nn.losses.binary_cross_entropy(twin(x), y) for x, y in zip(xs, ys)]
+        (sum(losses[1:], losses[0]) / len(losses)).backward()
+        expected = _layer_means_by_hand(twin)
+        assert list(sizes) == ["L1", "L2", "L3"]
+        assert sizes == pytest.approx(expected, rel=1e-12)
+
+
+def test_grad_sizes_are_taken_at_the_epochs_last_step_before_its_update():
+    # Four examples in batches of 3, in order: the last step is example 3 alone, at the
+    # weights the first step (examples 0-2) left.
+    xs, ys = nn.data.xor()
+    model = nn.MLP(2, [3, 1], seed=2)
+    start = model.state_dict()
+    history = nn.fit(model, (xs, ys), lr=0.3, epochs=1, batch_size=3, shuffle=False,
+                     record=True)
+    twin = _copy_at(model, start)
+    nn.fit(twin, (xs[:3], ys[:3]), lr=0.3, epochs=1, shuffle=False)  # the first step
+    twin.zero_grad()
+    nn.losses.half_squared_error(twin(xs[3]), ys[3]).backward()
+    assert history.grad_sizes[0] == pytest.approx(_layer_means_by_hand(twin), rel=1e-12)
+
+
+def test_a_deep_sigmoid_net_shows_the_vanishing_gradient():
+    xs, ys = nn.data.xor()
+    model = nn.MLP(2, [4, 4, 4, 4, 1], activation="sigmoid", output_activation="sigmoid",
+                   seed=0)
+    history = nn.fit(model, (xs, ys), "binary_cross_entropy", lr=0.5, epochs=5, record=True)
+    for sizes in history.grad_sizes:
+        layers = list(sizes.values())
+        assert list(sizes) == ["L1", "L2", "L3", "L4", "L5"]
+        assert layers == sorted(layers)  # smaller and smaller towards the input
+        assert sizes["L1"] < sizes["L5"] / 100
+
+
+def test_gradient_sizes_of_kramers_chain_are_the_slides_gradients():
+    # One weight per layer: each layer's mean |gradient| is that weight's |dC/dw|.
+    model = nn.MLP(1, [1, 1, 1], activation="sigmoid", output_activation="linear", bias=False)
+    model.set_parameters([2.0, 1.0, 0.5])
+    nn.losses.half_squared_error(model([2.0]), 0.7).backward()
+    sizes = nn.gradient_sizes(model)
+    assert list(sizes) == ["L1", "L2", "L3"]
+    assert sizes == pytest.approx({"L1": 0.001177, "L2": 0.032729, "L3": 0.244622}, abs=5e-7)
+
+
+def test_gradient_sizes_groups_by_the_label_before_the_first_dot():
+    layer = nn.Layer(2, 2, seed=0, name="hidden")
+    out = layer([1.0, -2.0])
+    (out[0] * 3.0 + out[1]).backward()
+    grads = [abs(p.grad) for p in layer.parameters()]
+    assert nn.gradient_sizes(layer) == pytest.approx({"hidden": sum(grads) / len(grads)})
+    assert nn.gradient_sizes(nn.MLP(2, [2, 1], seed=0)) == {"L1": 0.0, "L2": 0.0}  # no grads
+
+
+def test_gradient_sizes_and_record_say_what_is_wrong():
+    with pytest.raises(TypeError, match="gradient_sizes: model must be an nn Module"):
+        nn.gradient_sizes([Value(1.0, "L1.w")])
+
+    class Twins(nn.Module):  # two different parameters under one label
+        def __init__(self, first="L1.w", second="L1.w"):
+            self.a, self.b = Value(0.5, first), Value(-0.5, second)
+
+        def parameters(self):
+            return [self.a, self.b]
+
+        def __call__(self, x):
+            return self.a * x[0] + self.b
+
+    with pytest.raises(ValueError, match="two parameters are labelled 'L1.w'"):
+        nn.fit(Twins(), ([[1.0]], [0.0]), epochs=1, record=True)
+    nn.fit(Twins(), ([[1.0]], [0.0]), epochs=1)  # without a record, labels do not matter
+    with pytest.raises(ValueError, match="every parameter needs a label"):
+        nn.fit(Twins("L1.w", ""), ([[1.0]], [0.0]), epochs=1, record=True)
+    with pytest.raises(ValueError, match="gradient_sizes: a parameter has no label"):
+        nn.gradient_sizes(Twins("L1.w", ""))
+
+
+def test_gradient_sizes_docstring_example_holds():
+    import doctest
+
+    import nn.train
+
+    assert doctest.testmod(nn.train).failed == 0

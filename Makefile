@@ -1,7 +1,8 @@
 # Two commands a new user needs (see README):  make demo   and   make test
 # Each installs what it needs into the virtualenv .venv, and no more: the package alone for
 # the demo; its test extras for test, lint and notebooks; micrograd for the benchmark. Also
-# Graphviz's `dot` program (Debian package) when a target draws and it is missing.
+# Graphviz's `dot` program (Debian package) when a target draws and it is missing, and for
+# the tests Chromium and its WebDriver (Debian's chromium, chromium-driver) when missing.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -14,7 +15,7 @@ BENCH  := $(VENV)/.installed-bench
 # subprocesses then never reach a global install of the same names.
 IN_VENV := export PATH="$(abspath $(BIN)):$$PATH";
 
-.PHONY: demo test lint bench bench-quick dot install notebooks
+.PHONY: demo test lint bench bench-quick dot chromium install notebooks
 
 $(VENV)/pyvenv.cfg:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +42,14 @@ dot:
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null; }
 	@dot -V
 
+# The browser tests drive Debian's Chromium with Selenium (tests/conftest.py, `browser`).
+chromium:
+	@{ [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; } || { \
+	  echo "Installing Chromium and chromedriver from Debian packages..."; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
+	@/usr/bin/chromium --version 2>/dev/null && /usr/bin/chromedriver --version
+
 demo: $(BASE) dot
 	$(IN_VENV) autograd-lite demo
 
@@ -57,5 +66,5 @@ bench-quick: $(BENCH)
 notebooks: $(TESTS) dot
 	$(IN_VENV) python notebooks/build_notebooks.py
 
-test: $(TESTS) dot lint
+test: $(TESTS) dot chromium lint
 	$(IN_VENV) python -m pytest -n 2 -q

@@ -72,3 +72,46 @@ def katex() -> Any:
         assert not failed, "KaTeX cannot typeset:\n" + "\n".join(failed)
 
     return check
+
+
+# ---------------------------------------------------------------- a real browser
+
+
+@pytest.fixture(scope="session")
+def browser() -> Any:
+    """A headless Chromium driven by Selenium, started once per session (so once per xdist
+    worker, and only by a worker that runs a test asking for it) and quit at the end.
+
+    Its console and its network requests are logged: read them with ``browser_support``
+    (``open_file``, ``network_requests``, ``network_errors``, ``console_errors``). Without
+    Chromium or its driver the test fails, saying how to install them: a browser test is
+    never skipped.
+    """
+    import time
+
+    from browser_support import BROWSER_ARGUMENTS, CHROMIUM_INSTALL, find_chromium
+    from selenium import webdriver
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.chrome.service import Service
+
+    chromium, chromedriver = find_chromium()
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for argument in BROWSER_ARGUMENTS:
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    # An explicit driver path: Selenium Manager, which may download a driver, never runs.
+    started = time.perf_counter()
+    try:
+        driver = webdriver.Chrome(options=options, service=Service(executable_path=chromedriver))
+    except WebDriverException as exc:
+        pytest.fail(f"Chromium ({chromium}) did not start under {chromedriver}: {exc.msg}. "
+                    f"Installing both from the same release may help: `{CHROMIUM_INSTALL}`",
+                    pytrace=False)
+    driver.start_seconds = time.perf_counter() - started  # ~0.5 s
+    driver.set_page_load_timeout(60)
+    driver.set_script_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()

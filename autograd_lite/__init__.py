@@ -28,9 +28,10 @@ from .primitives import PRIMITIVES, Primitive, nary_primitives
 from .symbolic import node_names, to_sympy
 
 __all__ = [
-    "NARY_PRIMITIVES", "PRIMITIVES", "Constant", "Explanation", "Graph", "Primitive",
+    "NARY_PRIMITIVES", "PRIMITIVES", "Constant", "Explanation", "Explorer", "Graph", "Primitive",
     "StaleGraphError", "Step", "TooManyNodes", "TooManyPaths", "Trace",
-    "Value", "backward", "cos", "draw", "exp", "explain", "grad", "gradcheck", "gradients",
+    "Value", "backward", "cos", "draw", "exp", "explain", "explore", "grad", "gradcheck",
+    "gradients",
     "is_recording", "leaky_relu", "linear", "log", "no_grad", "node_names", "primitives", "relu",
     "reverse_topological_order", "save_frames", "sigmoid", "sin", "sqrt", "tanh", "to_sympy",
     "trace",
@@ -43,6 +44,7 @@ _READERS = {
     "trace": "tracing", "Trace": "tracing", "Step": "tracing",
     "explain": "explanation", "Explanation": "explanation",
     "draw": "drawing", "save_frames": "drawing",
+    "explore": "explorer", "Explorer": "explorer",
 }
 
 
@@ -72,6 +74,7 @@ del _name, _prim
 if TYPE_CHECKING:  # what the loop above defines, for type checkers (a test keeps them equal)
     from .drawing import draw, save_frames
     from .explanation import Explanation, explain
+    from .explorer import Explorer, explore
     from .tracing import Step, Trace, trace
 
     exp: Primitive

@@ -351,6 +351,7 @@ def draw(output: Value, *, show_derivatives: bool = False,
          max_nodes: int | None = DEFAULT_MAX_NODES, summarise: bool = False,
          decimals: int = 4, rankdir: str = "auto", title: str | None = None,
          size: tuple[float, float] | None = None, roles: bool = True, legend: bool = True,
+         parameter_tables: bool = True,
          render_timeout: float | None = DEFAULT_RENDER_TIMEOUT,
          render_memory: int | None = DEFAULT_RENDER_MEMORY) -> Drawing:
     """The computation graph of ``output`` as a ``graphviz.Digraph`` (left to right).
@@ -379,6 +380,8 @@ def draw(output: Value, *, show_derivatives: bool = False,
       gradient is complete are grey, those not reached yet dashed (``·``).
     - ``clusters``: group an ``nn`` model's nodes into one box per layer and neuron, read
       from dotted labels (see ``neuron_groups``); or a function node -> group name or None.
+    - ``parameter_tables`` (default on): a neuron's parameters as one table, in order (w0,
+      w1, ..., b); False draws each as a node of its own (the explorer marks each).
     - ``max_nodes``: a graph with more value nodes is refused with a ``ValueError`` —
       or, with ``summarise=True``, drawn as its ``max_nodes`` nodes nearest the output
       plus one node counting the rest. ``max_nodes=None`` draws everything.
@@ -398,6 +401,7 @@ def draw(output: Value, *, show_derivatives: bool = False,
     # dot ignores any other rankdir without a word and draws top to bottom.
     rankdir = check_choice("draw", "rankdir", rankdir, RANKDIRS)
     roles = check_bool("draw", "roles", roles)
+    parameter_tables = check_bool("draw", "parameter_tables", parameter_tables)
     legend = check_bool("draw", "legend", legend)
     if size is not None:
         try:
@@ -492,6 +496,7 @@ def draw(output: Value, *, show_derivatives: bool = False,
     graph.render_timeout = render_timeout
     graph.render_memory = render_memory
     graph.nodes = len(shown)
+    graph.node_ids = {node: ids[node] for node in order if node in shown}
     # nslimit bounds the network-simplex passes that place nodes across ranks, to once per
     # node. A leaf used by every layer (h_k = tanh(w·h_k-1)) draws edges over all ranks and
     # made those passes run for minutes (60 layers: over 120 s, now about 1 s); the
@@ -586,7 +591,7 @@ def draw(output: Value, *, show_derivatives: bool = False,
         in_box = [ids[p] for p in dict.fromkeys(node.parents)
                   if p in shown and p.primitive is None and _is_parameter(p.label)
                   and groups.get(p) is not None and groups.get(p) == groups.get(node)]
-        if len(in_box) > 1:
+        if len(in_box) > 1 and parameter_tables:
             chains.setdefault(groups[node], []).append(in_box)
         datas = [p.data for p in node.parents]
         for position, parent in enumerate(node.parents):

@@ -16,6 +16,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import graphviz
 from graphviz.backend import dot_command, rendering
@@ -168,6 +169,9 @@ class Drawing(graphviz.Digraph):
     render_timeout: float | None = DEFAULT_RENDER_TIMEOUT
     render_memory: int | None = DEFAULT_RENDER_MEMORY
     nodes: int | None = None
+    # The DOT id of each value node drawn (its SVG group's <title>); its operation is
+    # id + "_op". The explorer finds the nodes in the SVG by these.
+    node_ids: dict[Any, str] = {}  # noqa: RUF012 - set per drawing by draw()
 
     def _bounded(self, command: list[str], source: bytes, quiet: bool,
                  cwd: str | os.PathLike[str] | None = None) -> bytes:

@@ -19,7 +19,7 @@ from ..graph_language import (
     GraphError,
 )
 from ..lectures import KRAMER_GRAPH
-from .commands import run_draw, run_explain, run_trace
+from .commands import run_draw, run_explain, run_explore, run_trace
 from .common import (
     DOT_FORMATS,
     EXIT_INTERNAL,
@@ -268,6 +268,31 @@ Examples:
                       help="stop Graphviz's dot if one image takes longer than this to lay "
                            "out (default: 20)")
     draw.set_defaults(run=run_draw)
+
+    explore = commands.add_parser(
+        "explore", parents=[graph_options], formatter_class=formatter,
+        help="write a page that steps through the backward pass in a browser",
+        description=_paragraph(
+            "Write one self-contained HTML page (-o) for GRAPH: step through the backward "
+            "pass with buttons, a slider or the arrow keys, read each step's chain rule, "
+            "click a node for its explanation, and change the inputs to recompute every "
+            "value and gradient. The page opens from file:// with no network. Drawing the "
+            "graph into it needs Graphviz's dot program."),
+        epilog=GRAPH_HELP + f"""
+Example:
+  {PROG} explore "{KRAMER_GRAPH}" --at s0=2,w0=2,w1=1,w2=0.5 -o kramer.html""")
+    explore.add_argument("-o", "--output", metavar="FILE", type=_file_name,
+                         default=Path("explorer.html"),
+                         help="the page to write, ending in .html (default: explorer.html)")
+    explore.add_argument("--title", metavar="TEXT", help="the page's heading")
+    explore.add_argument("--rankdir", choices=("auto", "wrap", "LR", "TB", "RL", "BT"),
+                         default="wrap", help="the drawing's direction (default: wrap, rows "
+                                              "that fit beside the panels)")
+    explore.add_argument("--decimals", metavar="N", type=_positive_int, default=4,
+                         help="significant digits of the numbers shown (default: 4)")
+    explore.add_argument("--derivatives", action="store_true",
+                         help="label every edge with its local derivative")
+    explore.set_defaults(run=run_explore)
     return parser
 
 

@@ -324,3 +324,36 @@ def run_draw(args: argparse.Namespace) -> int:
         if frame_note and not note:
             print(f"{PROG}: note: {frame_note}", file=sys.stderr)
     return EXIT_OK
+
+
+def run_explore(args: argparse.Namespace) -> int:
+    import graphviz
+
+    from ..explorer import explore
+    from ..rendering import RenderError
+
+    if args.output.suffix.lower() not in (".html", ".htm"):
+        raise UsageError(f"-o {str(args.output)!r}: the explorer is one HTML page; give a "
+                         "file name ending in .html")
+    if args.decimals > 17:
+        raise UsageError("--decimals: a float has at most 17 significant digits")
+    graph = _build(args)
+    output = _require_graph_output(graph)
+    with _backward_errors("backward pass"):
+        try:
+            page = explore(output, title=args.title, rankdir=args.rankdir,
+                           decimals=args.decimals, show_derivatives=args.derivatives)
+        except graphviz.ExecutableNotFound:
+            print(f"{PROG}: error: Graphviz's dot program is not installed, and the page "
+                  "draws the graph with it (Debian/Ubuntu: sudo apt-get install graphviz; "
+                  "macOS: brew install graphviz); no page written", file=sys.stderr)
+            return EXIT_MISSING_PROGRAM
+        except RenderError as exc:
+            raise _render_error(exc, args.output) from None
+    try:
+        page.save(args.output)
+    except OSError as exc:
+        raise UsageError(f"cannot write {str(args.output)!r}: {exc.strerror or exc}") from None
+    print(f"wrote {_shown_path(args.output)} ({len(page.html) // 1024} KB, "
+          f"{page.steps} backward steps)")
+    return EXIT_OK

@@ -22,6 +22,7 @@ LAYERS: dict[str, int] = {
     "autograd_lite.functional": 2,
     "autograd_lite.graph": 2,
     "autograd_lite.symbolic": 3,
+    "autograd_lite.codegen": 4,  # the table printed as code (JavaScript for the explorer)
     "autograd_lite.notation": 1,
     "autograd_lite.extend": 4,
     "autograd_lite.tracing": 5,
@@ -30,6 +31,7 @@ LAYERS: dict[str, int] = {
     "autograd_lite.drawing": 7,
     "autograd_lite.graph_language": 5,
     "autograd_lite.lectures": 5,
+    "autograd_lite.explorer": 8,  # a front end over every reader: trace, explain, draw
     "autograd_lite.testing": 8,  # the package: its modules import one another
     "autograd_lite": 9,  # the package's front door: the user's names
     "nn": 10,  # built on autograd_lite; never imported by it, but by the front ends

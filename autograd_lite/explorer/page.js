@@ -432,8 +432,8 @@
   }
   slider.addEventListener("input", () => go(Number(slider.value)));
   document.addEventListener("keydown", (event) => {
-    const typing = event.target instanceof HTMLInputElement && event.target.type !== "range";
-    if (typing || event.target === slider) return;
+    // In a field or on a slider the keys are the control's own (a caret, the epoch slider).
+    if (event.target instanceof HTMLInputElement) return;
     const key = { ArrowLeft: "prev", ArrowRight: "next", Home: "first", End: "last" }[event.key];
     if (key) { event.preventDefault(); actions[key](); }
   });

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import random
 
+import pytest
 from browser_support import console_errors, network_requests, open_file
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -278,3 +279,54 @@ def test_a_primitive_added_with_defprimitive_works_in_the_page(browser, tmp_path
         assert close(nodes(browser)[0]["x"], 2 / (1 + math.exp(2.4)))
     finally:
         undefine("softplus_page")
+
+
+def test_a_training_run_replays_epoch_by_epoch(browser, tmp_path):
+    import nn
+
+    data = nn.data.xor()
+    xs, ys = data
+    model = nn.MLP(2, [4, 1], activation="tanh", output_activation="sigmoid", seed=1)
+    history = nn.fit(model, data, epochs=300, lr=2.0, loss="mse", record=True, progress=False)
+    sample = 1
+    loss = nn.losses.mse(model(xs[sample]), ys[sample])
+    open_page(browser, loss, tmp_path / "xor.html", history=history, data=data)
+
+    def at_weights(snapshot):
+        fresh = nn.MLP(2, [4, 1], activation="tanh", output_activation="sigmoid", seed=1)
+        for name, parameter in fresh.named_parameters():
+            parameter.data = snapshot[name]
+        return fresh
+
+    def accuracy(snapshot):  # the model's own predictions, in Python, at those weights
+        fresh = at_weights(snapshot)
+        return sum((fresh(x).data > 0.5) == (y > 0.5) for x, y in zip(xs, ys)) / len(xs)
+
+    def page_state():
+        return browser.execute_script(
+            "const c = document.querySelector('[data-role=boundary]');"
+            "return [document.querySelector('[data-role=epoch-label]').textContent,"
+            " Number(c.dataset.accuracy),"
+            " Object.fromEntries([...document.querySelectorAll('rect[data-layer]')]"
+            "   .map(r => [r.dataset.layer, Number(r.dataset.size)]))]")
+
+    label, page_accuracy, sizes = page_state()
+    assert label == f"epoch 300 of 300: mean loss {format_number(history.loss[-1])}"
+    assert page_accuracy == accuracy(history.snapshots[-1]) == 1.0  # XOR learnt
+    assert sizes == pytest.approx(history.grad_sizes[-1], rel=1e-12)
+
+    epoch = browser.find_element(By.CSS_SELECTOR, '[data-role="epoch"]')
+    epoch.send_keys(Keys.HOME)  # the keyboard moves a slider as a user does
+    label, page_accuracy, sizes = page_state()
+    assert label == "epoch 0 of 300 (before training)"
+    assert page_accuracy == accuracy(history.snapshots[0])
+    field = browser.find_element(By.CSS_SELECTOR, 'input[data-leaf="L1.N0.w0"]')
+    assert float(field.get_attribute("value")) == history.snapshots[0]["L1.N0.w0"]
+    # the graph shows the backward pass at epoch 0's weights: the engine's, at those weights
+    fresh = at_weights(history.snapshots[0])
+    fresh_loss = nn.losses.mse(fresh(xs[sample]), ys[sample])
+    fresh_loss.backward()
+    click(browser, "last")
+    grads, _ = nodes(browser)
+    for name, parameter in fresh.named_parameters():
+        assert close(grads[name], parameter.grad), name

@@ -15,7 +15,7 @@ BENCH  := $(VENV)/.installed-bench
 # subprocesses then never reach a global install of the same names.
 IN_VENV := export PATH="$(abspath $(BIN)):$$PATH";
 
-.PHONY: demo test lint bench bench-quick dot chromium install notebooks
+.PHONY: demo test lint bench bench-quick bench-explorer dot chromium install notebooks screenshots
 
 $(VENV)/pyvenv.cfg:
 	$(PYTHON) -m venv $(VENV)
@@ -63,8 +63,18 @@ bench: $(BENCH)
 bench-quick: $(BENCH)
 	$(IN_VENV) python -m bench --quick
 
+# The explorer's pages: sizes, build time, first paint in headless Chromium (Selenium is in
+# the test extra), printed beside their budgets.
+bench-explorer: $(TESTS) dot chromium
+	$(IN_VENV) python -m bench.explorer
+
 notebooks: $(TESTS) dot
 	$(IN_VENV) python notebooks/build_notebooks.py
 
 test: $(TESTS) dot chromium lint
 	$(IN_VENV) python -m pytest -n 2 -q
+
+# The README's explorer screenshots, made by the browser test that drives the page.
+screenshots: $(TESTS) dot chromium
+	EXPLORER_SCREENSHOTS=docs/images $(IN_VENV) python -m pytest -q -p no:cacheprovider \
+		tests/browser/test_explorer.py -k screenshots

@@ -134,7 +134,7 @@
   // A wide drawing (a network, left to right) takes the page's width, the panels go below.
   if (svg) {
     const box = svg.viewBox.baseVal;
-    if (box && box.width / Math.max(1, box.height) > 1.6) document.body.classList.add("wide");
+    if (box && box.width / Math.max(1, box.height) > 2) document.body.classList.add("wide");
   }
   const element = NODES.map((node) => (node.svg ? byTitle.get(node.svg) || null : null));
   element.forEach((g, i) => {

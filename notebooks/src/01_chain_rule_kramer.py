@@ -197,6 +197,21 @@ for path in frames:
     display(SVG(filename=str(path)))
 
 # %% [markdown]
+# ### Step through it yourself
+#
+# `explore` puts the same pass on one interactive page: **next ›** (or the → key) processes
+# one node, the edges show what it sends, the panel writes the step's chain rule; click
+# `w1` for its formula summed over paths; change `w1` in the inputs and every number
+# follows. `.save("kramer.html")` writes the page to open in any browser.
+
+# %%
+from autograd_lite import explore
+
+page = explore(out, title="Kramer's chain, explored")
+assert page.steps == len(backward_pass) == 5
+page
+
+# %% [markdown]
 # ## Moving downhill: the cost and gradient descent
 #
 # Cost $C = \frac12(\text{target} - \text{out})^2$, so $\frac{dC}{d\,\text{out}} =

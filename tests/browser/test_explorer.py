@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import random
+from pathlib import Path
 
 import pytest
 from browser_support import console_errors, network_requests, open_file
@@ -330,3 +331,37 @@ def test_a_training_run_replays_epoch_by_epoch(browser, tmp_path):
     grads, _ = nodes(browser)
     for name, parameter in fresh.named_parameters():
         assert close(grads[name], parameter.grad), name
+
+
+def test_the_readmes_screenshots_come_from_the_page(browser, tmp_path):
+    """Made by this test: `make screenshots` runs it with EXPLORER_SCREENSHOTS=docs/images."""
+    import os
+    import struct
+
+    import nn
+
+    where = Path(os.environ.get("EXPLORER_SCREENSHOTS") or tmp_path)
+    n = kramer_chain()
+    open_page(browser, n["out"], tmp_path / "kramer.html", title="Kramer's chain, explored")
+    for _ in range(3):
+        click(browser, "next")
+    browser.find_element(By.CSS_SELECTOR, '[data-label="w1"]').click()
+    browser.set_window_size(1400, 900)
+    shots = [where / "explorer-kramer.png"]
+    browser.save_screenshot(str(shots[0]))
+
+    data = nn.data.xor()
+    model = nn.MLP(2, [4, 1], activation="tanh", output_activation="sigmoid", seed=1)
+    history = nn.fit(model, data, epochs=300, lr=2.0, loss="mse", record=True, progress=False)
+    loss = nn.losses.mse(model(data.xs[1]), data.ys[1])
+    open_page(browser, loss, tmp_path / "xor.html", history=history, data=data,
+              title="XOR: nn.MLP(2, [4, 1]) after 300 epochs")
+    browser.set_window_size(1400, 1500)
+    shots.append(where / "explorer-replay.png")
+    browser.find_element(By.CSS_SELECTOR, '[data-role="replay"]').screenshot(str(shots[1]))
+    browser.set_window_size(1400, 1000)
+    for shot in shots:
+        header = shot.read_bytes()[:24]
+        assert header[:8] == b"\x89PNG\r\n\x1a\n"
+        width, height = struct.unpack(">II", header[16:24])
+        assert width >= 1000 and height >= 300, (shot, width, height)

@@ -115,7 +115,7 @@ def explore(output: Value | Graph, *, title: str | None = None, rankdir: str = "
     names = graph.names
     index = {node: i for i, node in enumerate(order)}
 
-    steps = trace(graph)
+    steps = trace(graph, accumulate=False)  # the page computes; the nodes' .grad stay
     drawing = draw(graph.output, rankdir=rankdir, decimals=decimals,
                    show_derivatives=show_derivatives, max_nodes=draw_nodes,
                    summarise=len(order) > draw_nodes, parameter_tables=False)
@@ -232,7 +232,7 @@ def _replay(history: Any, data: Any, names: dict[Value, str], index: dict[Value,
 
 
 def _json(value: Any) -> str:
-    """JSON for a <script> element: no ``</`` may end it early; NaN and inf as strings."""
+    """JSON for a <script> element, which no label can end early; NaN and inf as strings."""
     def clean(v: Any) -> Any:
         if isinstance(v, float) and not math.isfinite(v):
             return str(v)
@@ -242,7 +242,9 @@ def _json(value: Any) -> str:
             return [clean(x) for x in v]
         return v
 
-    return json.dumps(clean(value), ensure_ascii=False).replace("</", "<\\/")
+    # Every "<" escaped: "</script>" would end the element, and "<!--<script" would make
+    # the HTML parser skip the element's own end (JSON reads \u003c back as "<").
+    return json.dumps(clean(value), ensure_ascii=False).replace("<", "\\u003c")
 
 
 def _page(data: dict[str, Any], svg: str, primitives_js: str) -> str:

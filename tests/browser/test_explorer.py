@@ -365,3 +365,23 @@ def test_the_readmes_screenshots_come_from_the_page(browser, tmp_path):
         assert header[:8] == b"\x89PNG\r\n\x1a\n"
         width, height = struct.unpack(">II", header[16:24])
         assert width >= 1000 and height >= 300, (shot, width, height)
+
+
+def test_dragging_an_inputs_slider_recomputes_as_the_engine_does(browser, tmp_path):
+    n = kramer_chain()
+    open_page(browser, n["out"], tmp_path / "kramer.html")
+    slider = browser.find_element(By.CSS_SELECTOR, 'input[data-leaf-range="w2"]')
+    slider.send_keys(Keys.ARROW_RIGHT, Keys.ARROW_RIGHT, Keys.ARROW_RIGHT)  # three steps up
+    moved = float(browser.find_element(By.CSS_SELECTOR, 'input[data-leaf="w2"]')
+                  .get_attribute("value"))
+    assert moved > 0.5  # the field follows the slider
+    click(browser, "last")
+    grads, _ = nodes(browser)
+    m = kramer_chain(w2=moved)
+    m["out"].backward()
+    for name in ("w0", "w1", "w2", "s0"):
+        assert close(grads[name], m[name].grad), name
+    # dout/dw2 = s2 whatever w2 is, and dout/dw1 = w2·s2(1 − s2)·s1 grows with w2 (the slide)
+    s1, s2 = m["s1"].data, m["s2"].data
+    assert close(grads["w2"], s2)
+    assert math.isclose(grads["w1"], moved * s2 * (1 - s2) * s1, rel_tol=1e-12)

@@ -28,13 +28,12 @@ from .primitives import PRIMITIVES, Primitive, nary_primitives
 from .symbolic import node_names, to_sympy
 
 __all__ = [
-    "NARY_PRIMITIVES", "PRIMITIVES", "Constant", "Explanation", "Explorer", "Graph", "Primitive",
-    "StaleGraphError", "Step", "TooManyNodes", "TooManyPaths", "Trace",
-    "Value", "backward", "cos", "draw", "exp", "explain", "explore", "grad", "gradcheck",
-    "gradients",
-    "is_recording", "leaky_relu", "linear", "log", "no_grad", "node_names", "primitives", "relu",
-    "reverse_topological_order", "save_frames", "sigmoid", "sin", "sqrt", "tanh", "to_sympy",
-    "trace",
+    "NARY_PRIMITIVES", "PRIMITIVES", "CompiledGraph", "Constant", "Explanation", "Explorer",
+    "Graph", "Primitive", "StaleGraphError", "Step", "TooManyNodes", "TooManyPaths", "Trace",
+    "Value", "backward", "compile_graph", "cos", "draw", "exp", "explain", "explore", "grad",
+    "gradcheck", "gradients", "is_recording", "leaky_relu", "linear", "log", "no_grad",
+    "node_names", "primitives", "relu", "reverse_topological_order", "save_frames", "sigmoid",
+    "sin", "sqrt", "tanh", "to_sympy", "trace",
 ]
 
 # Readers of the graph load on first use: they pull in SymPy and graphviz, which the engine
@@ -45,6 +44,7 @@ _READERS = {
     "explain": "explanation", "Explanation": "explanation",
     "draw": "drawing", "save_frames": "drawing",
     "explore": "explorer", "Explorer": "explorer",
+    "compile_graph": "compiled", "CompiledGraph": "compiled",
 }
 
 
@@ -72,6 +72,7 @@ for _name, _prim in PRIMITIVES.items():
 del _name, _prim
 
 if TYPE_CHECKING:  # what the loop above defines, for type checkers (a test keeps them equal)
+    from .compiled import CompiledGraph, compile_graph
     from .drawing import draw, save_frames
     from .explanation import Explanation, explain
     from .explorer import Explorer, explore

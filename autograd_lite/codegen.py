@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
 from .primitives import NAMESPACE_PROTOCOL, PRIMITIVES, Primitive, check_namespace
 
-__all__ = ["JAVASCRIPT_HELPERS", "PrintedPrimitive", "code_namespace", "javascript",
-           "primitive_key"]
+__all__ = ["JAVASCRIPT_HELPERS", "NAMESPACE_PROTOCOL", "PrintedPrimitive", "code_namespace",
+           "javascript", "primitive_key", "printed_template"]
 
 # The namespace's functions in JavaScript, each as the float namespace computes it
 # (primitives.FLOAT): the same branches, so the page's numbers are the engine's.
@@ -108,3 +109,57 @@ def javascript(used: dict[str, int]) -> str:
             f"    local({with_out}) {{ return [{', '.join(printed.local)}]; }},\n"
             f"  }}")
     return "{\n" + ",\n".join(entries) + "\n}"
+
+
+# ---------------------------------------------------------------- Python and NumPy
+
+
+def _python_printer(numpy: bool) -> Callable[[Any], str]:
+    from sympy.printing.pycode import PythonCodePrinter
+
+    class Printer(PythonCodePrinter):
+        def _print_Function(self, expr: Any) -> str:  # noqa: N802 - SymPy's dispatch
+            name = type(expr).__name__
+            args = [self._print(a) for a in expr.args]
+            # Python: where() is a conditional expression, so only the branch taken is
+            # computed (a log in the other branch cannot fail); NumPy: np.where, both.
+            if name == "where" and not numpy:
+                return f"({args[1]} if {args[0]} else {args[2]})"
+            if name in NAMESPACE_PROTOCOL:
+                return f"{name}({', '.join(args)})"
+            return str(super()._print_Function(expr))
+
+    printer = Printer({"strict": False, "order": "none", "fully_qualified_modules": False})
+    return lambda expression: " ".join(str(printer.doprint(expression)).split())
+
+
+@functools.cache
+def printed_template(primitive: Primitive, count: int, language: str,
+                     integers: tuple[tuple[int, int], ...] = ()) -> PrintedPrimitive:
+    """The primitive's rules printed once, over the placeholders ``__a0__`` ... and
+    ``__out__`` that the caller fills with its own names (Python or NumPy).
+
+    ``integers`` are inputs that are whole-number constants, ``((1, 2),)`` for ``u**2``:
+    they are put in before printing, so that the rule comes out simplified (``2*__a0__``,
+    not ``2*__a0__**(2 - 1)``).
+    """
+    import sympy
+
+    if language not in ("python", "numpy"):
+        raise ValueError(f"printed_template: language must be 'python' or 'numpy', "
+                         f"not {language!r}")
+    f = code_namespace()
+    placeholders = list(sympy.symbols(" ".join(f"__a{k}__" for k in range(count)), seq=True))
+    out = sympy.Symbol("__out__")
+    # The forward rule unevaluated: a sum is added in the order the rule adds it (floating
+    # point addition is not associative), with the caller's numbers in the placeholders.
+    with sympy.evaluate(False):
+        forward = sympy.sympify(primitive.forward(*placeholders, f))
+    # The local derivatives with the whole numbers in place, simplified by SymPy.
+    inputs = [sympy.Integer(dict(integers)[k]) if k in dict(integers) else placeholder
+              for k, placeholder in enumerate(placeholders)]
+    with sympy.evaluate(bool(integers)):
+        local = [sympy.sympify(d) for d in primitive.local_derivatives(inputs, out, f)]
+    printer = _python_printer(language == "numpy")
+    return PrintedPrimitive(primitive_key(primitive, count), printer(forward),
+                            tuple(printer(d) for d in local))

@@ -310,25 +310,9 @@ def _runtime(backend: str) -> dict[str, Any]:
                 "sin": np.sin, "cos": np.cos, "abs": np.abs, "sigmoid": sigmoid,
                 "relu": lambda x: np.where(x > 0, x, 0.0), "sign": np.sign,
                 "xlogy": xlogy, "where": np.where}
-    if backend == "torch":
-        import torch
+    from .tensor_backends import tensor_runtime
 
-        def t_xlogy(x: Any, y: Any) -> Any:
-            return torch.xlogy(x, y)
-
-        return {"exp": torch.exp, "log": torch.log, "sqrt": torch.sqrt, "tanh": torch.tanh,
-                "sin": torch.sin, "cos": torch.cos, "abs": torch.abs,
-                "sigmoid": torch.sigmoid, "relu": torch.relu, "sign": torch.sign,
-                "xlogy": t_xlogy,
-                "where": lambda c, a, b: torch.where(c, torch.as_tensor(a, dtype=torch.float64),
-                                                     torch.as_tensor(b, dtype=torch.float64))}
-    import jax
-    import jax.numpy as jnp
-
-    return {"exp": jnp.exp, "log": jnp.log, "sqrt": jnp.sqrt, "tanh": jnp.tanh,
-            "sin": jnp.sin, "cos": jnp.cos, "abs": jnp.abs, "sigmoid": jax.nn.sigmoid,
-            "relu": jax.nn.relu, "sign": jnp.sign, "xlogy": jax.scipy.special.xlogy,
-            "where": jnp.where}
+    return tensor_runtime(backend)
 
 
 def compile_graph(output: Value | Graph, inputs: Sequence[Value | str],

@@ -27,6 +27,7 @@ LAYERS: dict[str, int] = {
     "autograd_lite.extend": 4,
     "autograd_lite.tracing": 5,
     "autograd_lite.compiled": 5,  # the graph as code: table (printed) -> engine -> graph
+    "autograd_lite.tensor_backends": 1,  # the namespaces of compiled graphs over tensors
     "autograd_lite.explanation": 6,
     "autograd_lite.rendering": 3,
     "autograd_lite.drawing": 7,

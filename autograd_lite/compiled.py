@@ -29,7 +29,7 @@ import itertools
 import keyword
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from ._options import check_choice
@@ -43,9 +43,9 @@ from .primitives import FLOAT
 __all__ = ["BACKENDS", "CompiledGraph", "compile_graph"]
 
 BACKENDS = ("python", "numpy", "torch", "jax")
-# Past this many operations the code is cut into functions of this many lines each, over
-# numbered slots instead of names: CPython compiles one huge function in memory and time
-# that grow faster than its length (a 2,000,000-line function needs gigabytes).
+# Past this many statements the code is cut into functions of this many each (handing
+# over, in a list, what crosses from one to the next): CPython compiles one huge function
+# in memory and time that grow faster than its length.
 CHUNK = 20_000
 
 
@@ -184,10 +184,17 @@ def _format(template: str) -> str:
     return re.sub(r"__a(\d+)__", r"{\1}", template).replace("__out__", "{o}")
 
 
-_FORMATS: dict[tuple[Any, ...], tuple[str, tuple[str, ...]]] = {}
+# A local derivative as a format string, the inputs it reads, and whether it reads out.
+Local = tuple[str, tuple[int, ...], bool]
+_FORMATS: dict[tuple[Any, ...], tuple[str, tuple[Local, ...]]] = {}
 
 
-def _rules(node: Value, language: str) -> tuple[str, tuple[str, ...]]:
+def _reads(text: str) -> tuple[tuple[int, ...], bool]:
+    return (tuple(sorted({int(k) for k in re.findall(r"__a(\d+)__", text)})),
+            "__out__" in text)
+
+
+def _rules(node: Value, language: str) -> tuple[str, tuple[Local, ...]]:
     """The node's forward rule and local derivatives as format strings (made once per
     primitive, number of inputs and whole-number constants)."""
     prim = node.primitive
@@ -196,9 +203,19 @@ def _rules(node: Value, language: str) -> tuple[str, tuple[str, ...]]:
     rules = _FORMATS.get(key)
     if rules is None:
         printed = printed_template(*key)
-        rules = _FORMATS[key] = (_format(printed.forward),
-                                 tuple(_format(d) for d in printed.local))
+        rules = _FORMATS[key] = (_format(printed.forward), tuple(
+            (_format(d), *_reads(d)) for d in printed.local))
     return rules
+
+
+class _Line:
+    """One statement: its text, the name it sets, the names it reads (to cut the code into
+    functions that hand over only what crosses)."""
+
+    __slots__ = ("reads", "sets", "text")
+
+    def __init__(self, text: str, sets: str, reads: Sequence[str]) -> None:
+        self.text, self.sets, self.reads = text, sets, reads
 
 
 # Past this many operations a gradient passed on unchanged (d(a + b)/da = 1) is not copied
@@ -210,7 +227,7 @@ ALIAS_ABOVE = 2_000
 
 
 def _emit(graph: Graph, inputs: tuple[Value, ...], backend: str, comments: bool = True
-          ) -> tuple[list[str], list[str], list[str], dict[Value, str], int]:
+          ) -> tuple[list[_Line], list[_Line], list[str], dict[Value, str], int]:
     """(forward lines, backward lines, return names, identifiers, operations) over names.
 
     ``comments``: each backward line says which node it comes from (``# out = w2 * s2``).
@@ -221,30 +238,32 @@ def _emit(graph: Graph, inputs: tuple[Value, ...], backend: str, comments: bool 
     grad_ids = {node: f"d_{ids[node]}" for node in ids}
     input_set = set(inputs)
     names = graph.names
-    forward: list[str] = []
-    rules: dict[Value, tuple[str, tuple[str, ...]]] = {}
+    forward: list[_Line] = []
+    rules: dict[Value, tuple[str, tuple[Local, ...]]] = {}
     operations = 0
     for node in graph.reading_order:
         prim = node.primitive
         if prim is None:
             if node not in input_set:  # folded: a number fixed at compile time
-                forward.append(f"{ids[node]} = {_literal(node.data, backend)}"
-                               f"  # fixed ({graph.names[node]} is not an input)")
+                forward.append(_Line(f"{ids[node]} = {_literal(node.data, backend)}"
+                                     f"  # fixed ({graph.names[node]} is not an input)",
+                                     ids[node], ()))
             continue
         operations += 1
         args = [_literal(p.data, backend) if type(p) is Constant else ids[p]
                 for p in node.parents]
         rule, _ = rules[node] = _rules(node, language)
-        forward.append(f"{ids[node]} = {rule.format(*args, o=ids[node])}")
+        forward.append(_Line(f"{ids[node]} = {rule.format(*args, o=ids[node])}", ids[node],
+                             [ids[p] for p in node.parents if type(p) is not Constant]))
 
     reached = [v for v in inputs if v in graph]
     needed = graph.on_paths_to(reached) if reached else set()
-    backward: list[str] = []
+    backward: list[_Line] = []
     alias = operations > ALIAS_ABOVE
     held: dict[Value, str] = {}  # node -> the name that holds d output / d node so far
     output = graph.output
     if output in needed:
-        backward.append(f"{grad_ids[output]} = 1.0")
+        backward.append(_Line(f"{grad_ids[output]} = 1.0", grad_ids[output], ()))
         held[output] = grad_ids[output]
     for node in graph.order:  # output first: each node's gradient is complete when read
         prim = node.primitive
@@ -260,7 +279,12 @@ def _emit(graph: Graph, inputs: tuple[Value, ...], backend: str, comments: bool 
         for position, parent in enumerate(node.parents):
             if type(parent) is Constant or parent not in needed:
                 continue
-            local = locals_[position].format(*args, o=ids[node])
+            rule_text, read_inputs, reads_out = locals_[position]
+            local = rule_text.format(*args, o=ids[node])
+            reads = [args[k] for k in read_inputs if type(node.parents[k]) is not Constant]
+            if reads_out:
+                reads.append(ids[node])
+            reads.append(upstream)
             if local == "1":
                 term = upstream
             elif local == "-1":
@@ -276,10 +300,12 @@ def _emit(graph: Graph, inputs: tuple[Value, ...], backend: str, comments: bool 
             elif held[parent] == own:
                 # (arrays: a new one, since += would also change every array bound to it)
                 line = f"{own} += {term}" if language == "python" else f"{own} = {own} + {term}"
+                reads.append(own)
             else:  # held under another name until now
                 line = f"{own} = {held[parent]} + {term}"
+                reads.append(held[parent])
             held[parent] = own
-            backward.append(line + where)
+            backward.append(_Line(line + where, own, reads))
     returns = [held.get(v, "0.0") for v in inputs]
     return forward, backward, returns, ids, operations
 
@@ -355,37 +381,44 @@ def compile_graph(output: Value | Graph, inputs: Sequence[Value | str],
             raise ValueError(f"compile_graph: {_name(graph, node)} is given twice")
         chosen.append(node)
     order = tuple(chosen)
-    operations = sum(1 for n in graph.order if n.primitive is not None)
-    if operations > CHUNK:
-        program = _chunked(graph, order, backend)
-    else:
-        program = _named(graph, order, backend)
-    return CompiledGraph(graph, order, backend, program)
+    return CompiledGraph(graph, order, backend, _named(graph, order, backend))
 
 
 def _named(graph: Graph, inputs: tuple[Value, ...], backend: str) -> _Program:
     operations = sum(1 for n in graph.order if n.primitive is not None)
     name = "compiled"
+    output_name = graph.names[graph.output]
 
-    def lines(comments: bool = True) -> list[str]:
+    def functions(comments: bool = True) -> Iterator[str]:
+        """The code, one top-level function at a time (a big graph's parts are written
+        and compiled one by one, so their text is never all in memory)."""
         forward, backward, returns, ids, _ = _emit(graph, inputs, backend, comments)
         params = ", ".join(ids[v] for v in inputs)
         head = [f"def {name}({params}):",
-                f"    # forward: {graph.names[graph.output]} from "
+                f"    # forward: {output_name} from "
                 f"{', '.join(_name(graph, v) for v in inputs) or 'nothing'}"]
-        body = [f"    {line}" for line in forward]
-        body.append("    # backward: d_<node> is d "
-                    f"{graph.names[graph.output]} / d node, output first")
-        body += [f"    {line}" for line in backward]
+        marker = _Line(f"# backward: d_<node> is d {output_name} / d node, output first",
+                       "", ())
+        statements = [*forward, marker, *backward]
+        del forward, backward
         grads = ", ".join(returns)
-        body.append(f"    return {ids[graph.output]}, ({grads}{',' if len(returns) == 1 else ''})")
-        return head + body
+        result = f"{ids[graph.output]}, ({grads}{',' if len(returns) == 1 else ''})"
+        if len(statements) <= CHUNK:
+            yield "\n".join([*head, *(f"    {s.text}" for s in statements),
+                             f"    return {result}"]) + "\n"
+            return
+        yield from _parts(name, params, head[1], statements,
+                          [ids[graph.output], *returns], result)
+
+    def lines() -> list[str]:
+        return "".join(functions()).splitlines()
 
     namespace = _runtime(backend)
     # The code that runs is .source without its comments (they are for reading; writing
-    # them costs a fifth of the compile time of a network).
-    code = "\n".join(lines(comments=operations <= ALIAS_ABOVE))
-    exec(compile(code, f"<compiled {graph.names[graph.output]}>", "exec"), namespace)
+    # them costs a fifth of the compile time of a network). Each function is compiled on
+    # its own: CPython's memory for one grows faster than its length.
+    for function_source in functions(comments=operations <= ALIAS_ABOVE):
+        exec(compile(function_source, f"<compiled {output_name}>", "exec"), namespace)
     function = namespace[name]
     if backend == "numpy":
         import numpy as np
@@ -406,83 +439,46 @@ def _named(graph: Graph, inputs: tuple[Value, ...], backend: str) -> _Program:
     return _Program(lines, function, operations)
 
 
-def _chunked(graph: Graph, inputs: tuple[Value, ...], backend: str) -> _Program:
-    """A big graph: numbered slots ``v[i]`` / ``g[i]`` instead of names, the lines cut into
-    functions of ``CHUNK`` lines, each compiled once (the source is written again on
-    demand, never kept)."""
-    if backend != "python":
-        raise ValueError(f"compile_graph: a graph of more than {CHUNK} operations compiles "
-                         f"for the python backend only (not {backend!r}); for arrays, "
-                         "compile one example's graph and pass the batch")
-    order = graph.reading_order
-    slot = {node: i for i, node in enumerate(order)}
-    for v in inputs:  # inputs the output does not depend on: a slot each, gradient 0
-        slot.setdefault(v, len(slot))
-    input_slots = [slot[v] for v in inputs]
-    reached = [v for v in inputs if v in graph]
-    needed = graph.on_paths_to(reached) if reached else set()
-
-    def forward_lines() -> Any:
-        for node in order:
-            prim = node.primitive
-            if prim is None:
-                continue
-            args = [_literal(p.data, backend) if type(p) is Constant else f"v[{slot[p]}]"
-                    for p in node.parents]
-            rule, _ = _rules(node, "python")
-            yield f"v[{slot[node]}] = {rule.format(*args, o=f'v[{slot[node]}]')}"
-
-    def backward_lines() -> Any:
-        for node in graph.order:
-            prim = node.primitive
-            if prim is None or node not in needed:
-                continue
-            args = [_literal(p.data, backend) if type(p) is Constant else f"v[{slot[p]}]"
-                    for p in node.parents]
-            _, locals_ = _rules(node, "python")
-            for position, parent in enumerate(node.parents):
-                if type(parent) is Constant or parent not in needed:
-                    continue
-                local = locals_[position].format(*args, o=f"v[{slot[node]}]")
-                term = f"g[{slot[node]}]" if local == "1" else (
-                    f"g[{slot[node]}]*({local})")
-                yield f"g[{slot[parent]}] += {term}"
-
-    namespace = _runtime(backend)
-    chunks: list[Callable[..., None]] = []
-    operations = sum(1 for n in order if n.primitive is not None)
-    for kind, lines in (("forward", forward_lines()), ("backward", backward_lines())):
-        for k in itertools.count():
-            block = list(itertools.islice(lines, CHUNK))
-            if not block:
-                break
-            name = f"_{kind}_{k}"
-            text = f"def {name}(v, g):\n    " + "\n    ".join(block) + "\n"
-            exec(compile(text, f"<compiled {kind} {k}>", "exec"), namespace)
-            chunks.append(namespace.pop(name))
-    leaves = [(slot[n], n.data) for n in order if n.primitive is None and n not in inputs]
-    size, out = len(slot), slot[graph.output]
-
-    def run(*values: float) -> tuple[float, tuple[float, ...]]:
-        v = [0.0] * size
-        for i, x in leaves:
-            v[i] = x
-        for i, x in zip(input_slots, values):
-            v[i] = x
-        g = [0.0] * size
-        g[out] = 1.0
-        for chunk in chunks:
-            chunk(v, g)
-        return v[out], tuple(g[i] for i in input_slots)
-
-    def source() -> list[str]:
-        text = ["# slots: " + ", ".join(f"v[{slot[n]}] = {graph.names[n]}" for n in
-                                        order[:20]) + (", ..." if len(order) > 20 else ""),
-                "# forward"]
-        text += list(forward_lines())
-        text += ["# backward: g[i] is d output / d v[i]", f"g[{out}] = 1.0"]
-        text += list(backward_lines())
-        return text
-
-    return _Program(source, run, operations)
-
+def _parts(name: str, params: str, comment: str, statements: list[_Line],
+           live_at_end: list[str], result: str) -> Iterator[str]:
+    """More than CHUNK statements: functions ``_part_0(v)``, ``_part_1(v)`` ... of CHUNK
+    statements each, still over names; what one part sets and a later part reads is handed
+    over in the list ``v`` (one slot per such name), and ``name`` calls them in order."""
+    parts = [statements[i:i + CHUNK] for i in range(0, len(statements), CHUNK)]
+    loads: list[list[str]] = []
+    for part in parts:  # the names a part reads before it sets them: set by an earlier one
+        local: set[str] = set()
+        wanted: dict[str, None] = {}
+        for line in part:
+            for read in line.reads:
+                if read not in local:
+                    wanted.setdefault(read)
+            if line.sets:
+                local.add(line.sets)
+        loads.append(list(wanted))
+    later: set[str] = {n for n in live_at_end if n.isidentifier()}
+    stores: list[list[str]] = [[] for _ in parts]
+    for k in reversed(range(len(parts))):  # a part stores what a later one (or the end) reads
+        sets = dict.fromkeys(line.sets for line in parts[k] if line.sets)
+        stores[k] = [n for n in sets if n in later]
+        later |= set(loads[k])
+    slot: dict[str, int] = {}
+    for names in (*loads, *stores):
+        for n in names:
+            slot.setdefault(n, len(slot))
+    text = [f"def {name}({params}):", comment,
+            f"    v = [None] * {len(slot)}  # what the parts hand over"]
+    text += [f"    v[{slot[p]}] = {p}" for p in (x.strip() for x in params.split(","))
+             if p in slot]
+    text += [f"    _part_{k}(v)" for k in range(len(parts))]
+    result_text = re.sub(r"\b[A-Za-z_]\w*\b",
+                         lambda m: f"v[{slot[m.group(0)]}]" if m.group(0) in slot else
+                         m.group(0), result)
+    text.append(f"    return {result_text}")
+    yield "\n".join(text) + "\n"
+    for k, part in enumerate(parts):
+        body = [f"def _part_{k}(v):", *(f"    {n} = v[{slot[n]}]" for n in loads[k]),
+                *(f"    {line.text}" for line in part),
+                *(f"    v[{slot[n]}] = {n}" for n in stores[k])]
+        parts[k] = []  # written: its lines are no longer needed
+        yield "\n".join(body) + "\n"

@@ -40,7 +40,7 @@ from .notation import number as format_number
 from .notation import operation
 from .primitives import FLOAT
 
-__all__ = ["BACKENDS", "CompiledGraph", "compile_graph"]
+__all__ = ["BACKENDS", "CompiledGraph", "compile_graph", "runtime"]
 
 BACKENDS = ("python", "numpy", "torch", "jax")
 # Past this many statements the code is cut into functions of this many each (handing
@@ -68,6 +68,19 @@ class CompiledGraph:
     @property
     def source(self) -> str:
         return self._program.source()
+
+    def script(self) -> str:
+        """``.source`` with the imports it needs first: a file that runs on its own (for the
+        python and numpy backends), defining the function ``compiled``."""
+        source = self.source
+        used = sorted(n for n in NAMESPACE_PROTOCOL if re.search(rf"\b{n}\(", source))
+        if self.backend == "python":
+            head = ["from autograd_lite.primitives import FLOAT  # the engine's float functions"]
+            head += [f"{n} = FLOAT.{n}" for n in used]
+        else:
+            head = ["from autograd_lite.compiled import runtime",
+                    f"globals().update(runtime({self.backend!r}))  # " + ", ".join(used)]
+        return "\n".join(head) + "\n\n\n" + source
 
     def __call__(self, *values: Any) -> tuple[Any, tuple[Any, ...]]:
         if len(values) != len(self._inputs):
@@ -175,7 +188,17 @@ def _literal(number: float, backend: str) -> str:
 
 
 def _is_atom(text: str) -> bool:
-    return bool(re.fullmatch(r"[A-Za-z_]\w*|\d+(\.\d*)?(e[+-]?\d+)?", text))
+    """A name, a number, or already in parentheses: needs none as a factor."""
+    if re.fullmatch(r"[A-Za-z_]\w*|\d+(\.\d*)?(e[+-]?\d+)?", text):
+        return True
+    if not (text.startswith("(") and text.endswith(")")):
+        return False
+    depth = 0
+    for k, char in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0 and k < len(text) - 1:
+            return False  # "(a) + (b)": the first parenthesis closes early
+    return True
 
 
 def _format(template: str) -> str:
@@ -317,8 +340,14 @@ def _integer_constants(node: Value) -> tuple[tuple[int, int], ...]:
                  if type(p) is Constant and float(p.data).is_integer() and abs(p.data) < 1e6)
 
 
+def runtime(backend: str) -> dict[str, Any]:
+    """The namespace compiled code runs in: the protocol's functions (``exp``, ``sigmoid``,
+    ``where`` ...) for ``backend``, as the engine computes them."""
+    backend = check_choice("runtime", "backend", backend, BACKENDS)
+    return _runtime(backend)
+
+
 def _runtime(backend: str) -> dict[str, Any]:
-    """The namespace the code runs in: the protocol's functions for the backend."""
     if backend == "python":
         return {name: getattr(FLOAT, name) for name in NAMESPACE_PROTOCOL}
     if backend == "numpy":

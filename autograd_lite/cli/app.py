@@ -19,7 +19,7 @@ from ..graph_language import (
     GraphError,
 )
 from ..lectures import KRAMER_GRAPH
-from .commands import run_draw, run_explain, run_explore, run_trace
+from .commands import run_compile, run_draw, run_explain, run_explore, run_trace
 from .common import (
     DOT_FORMATS,
     EXIT_INTERNAL,
@@ -293,6 +293,27 @@ Example:
     explore.add_argument("--derivatives", action="store_true",
                          help="label every edge with its local derivative")
     explore.set_defaults(run=run_explore)
+
+    compile_ = commands.add_parser(
+        "compile", parents=[graph_options], formatter_class=formatter,
+        help="print the graph's forward and backward pass as straight-line Python",
+        description=_paragraph(
+            "Print GRAPH compiled to straight-line code (compile_graph): one line per "
+            "operation, then the backward pass, each line the upstream gradient times the "
+            "local derivative from the table of primitives, with the node it comes from. "
+            "The function takes the graph's inputs and returns the output and its "
+            "gradients."),
+        epilog=GRAPH_HELP + f"""
+Example:
+  {PROG} compile "{KRAMER_GRAPH}" --at s0=2,w0=2,w1=1,w2=0.5""")
+    compile_.add_argument("--backend", choices=("python", "numpy"), default="python",
+                          help="python (floats, the default) or numpy (arrays: a batch of "
+                               "independent evaluations)")
+    compile_.add_argument("--wrt", metavar="NAME", action="append", default=[],
+                          help="the inputs the function takes (repeatable, or comma-"
+                               "separated; default: every input); the others keep their "
+                               "--at numbers, folded into the code")
+    compile_.set_defaults(run=run_compile)
     return parser
 
 

@@ -357,3 +357,25 @@ def run_explore(args: argparse.Namespace) -> int:
     print(f"wrote {_shown_path(args.output)} ({len(page.html) // 1024} KB, "
           f"{page.steps} backward steps)")
     return EXIT_OK
+
+
+def run_compile(args: argparse.Namespace) -> int:
+    from ..compiled import compile_graph
+
+    graph = _build(args)
+    output = _require_graph_output(graph)
+    wanted = [name.strip() for item in args.wrt for name in item.split(",") if name.strip()]
+    if wanted:
+        inputs = []
+        for name in wanted:
+            node = _differentiable_node(graph, name)
+            if node.primitive is not None:
+                raise GraphError(f"--wrt {name}: {name} is computed in the graph, not an "
+                                 f"input; the inputs are {', '.join(graph.inputs)}")
+            inputs.append(node)
+    else:
+        inputs = list(graph.inputs.values())
+    with _backward_errors("compile"):
+        compiled = compile_graph(output, inputs, backend=args.backend)
+    sys.stdout.write(compiled.script())
+    return EXIT_OK

@@ -716,3 +716,29 @@ def test_draw_one_step_top_to_bottom_with_a_title(capsys, tmp_path):
     status, _, err = run(capsys, "draw", KRAMER_GRAPH, "--at", AT, "-o", str(target),
                          "--step", "9")
     assert status == 2 and "has 5 steps" in err
+
+
+# ---------------------------------------------------------------- compile (issue 14)
+
+
+def test_compile_prints_a_script_that_runs_on_its_own_and_gives_the_slides_numbers(
+        capsys, tmp_path):
+    code, out, err = run(capsys, "compile", KRAMER_GRAPH, "--at", "s0=2,w0=2,w1=1,w2=0.5")
+    assert code == 0 and err == ""
+    assert "d_x2 = d_s2*(s2*sigmoid(-x2))  # s2 = sigmoid(x2)" in out
+    script = tmp_path / "kramer_compiled.py"
+    script.write_text(out + "\nprint(repr(compiled(2.0, 2.0, 1.0, 0.5)))\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=60, check=True)
+    value, grads = eval(done.stdout)  # noqa: S307 - our own script's repr of floats
+    names = out.split("def compiled(")[1].split(")")[0].split(", ")
+    assert round(value, 4) == 0.3638  # the slide's out
+    by_name = dict(zip(names, grads))
+    assert round(by_name["w1"], 5) == 0.09734 and round(by_name["w2"], 4) == 0.7275
+
+
+def test_compile_wrt_folds_the_other_inputs_and_refuses_a_computed_node(capsys):
+    code, out, _ = run(capsys, "compile", "y = w*x", "--at", "x=3,w=2", "--wrt", "w")
+    assert code == 0 and "def compiled(w):" in out and "x = 3.0  # fixed" in out
+    code, _, err = run(capsys, "compile", "u = w*x; y = u*u", "--at", "x=3,w=2", "--wrt", "u")
+    assert code == 2 and "u is computed in the graph, not an input" in err

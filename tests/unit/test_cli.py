@@ -730,7 +730,7 @@ def test_compile_prints_a_script_that_runs_on_its_own_and_gives_the_slides_numbe
     script.write_text(out + "\nprint(repr(compiled(2.0, 2.0, 1.0, 0.5)))\n")
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                           timeout=60, check=True)
-    value, grads = eval(done.stdout)  # noqa: S307 - our own script's repr of floats
+    value, grads = eval(done.stdout)  # our own script printed the repr of floats
     names = out.split("def compiled(")[1].split(")")[0].split(", ")
     assert round(value, 4) == 0.3638  # the slide's out
     by_name = dict(zip(names, grads))

@@ -249,88 +249,95 @@ class _Line:
 ALIAS_ABOVE = 2_000
 
 
-def _emit(graph: Graph, inputs: tuple[Value, ...], backend: str, comments: bool = True
-          ) -> tuple[list[_Line], list[_Line], list[str], dict[Value, str], int]:
-    """(forward lines, backward lines, return names, identifiers, operations) over names.
+class _Emitter:
+    """The code's statements, written on demand (``statements()``, a generator): the
+    forward pass in reading order, then the backward pass output first, restricted to the
+    nodes on a path from an input. After a full pass, ``returns`` holds the names of the
+    inputs' gradients. A big graph is written twice (once to see what crosses between its
+    parts, once to write them), so that its text is never all in memory.
 
     ``comments``: each backward line says which node it comes from (``# out = w2 * s2``).
     """
-    language = "numpy" if backend in ("numpy", "torch", "jax") else "python"
-    reserved = {*NAMESPACE_PROTOCOL, "np", "math"}
-    ids = _identifiers(graph, reserved, inputs)
-    grad_ids = {node: f"d_{ids[node]}" for node in ids}
-    input_set = set(inputs)
-    names = graph.names
-    forward: list[_Line] = []
-    rules: dict[Value, tuple[str, tuple[Local, ...]]] = {}
-    operations = 0
-    for node in graph.reading_order:
-        prim = node.primitive
-        if prim is None:
-            if node not in input_set:  # folded: a number fixed at compile time
-                forward.append(_Line(f"{ids[node]} = {_literal(node.data, backend)}"
-                                     f"  # fixed ({graph.names[node]} is not an input)",
-                                     ids[node], ()))
-            continue
-        operations += 1
-        args = [_literal(p.data, backend) if type(p) is Constant else ids[p]
-                for p in node.parents]
-        rule, _ = rules[node] = _rules(node, language)
-        forward.append(_Line(f"{ids[node]} = {rule.format(*args, o=ids[node])}", ids[node],
-                             [ids[p] for p in node.parents if type(p) is not Constant]))
 
-    reached = [v for v in inputs if v in graph]
-    needed = graph.on_paths_to(reached) if reached else set()
-    backward: list[_Line] = []
-    alias = operations > ALIAS_ABOVE
-    held: dict[Value, str] = {}  # node -> the name that holds d output / d node so far
-    output = graph.output
-    if output in needed:
-        backward.append(_Line(f"{grad_ids[output]} = 1.0", grad_ids[output], ()))
-        held[output] = grad_ids[output]
-    for node in graph.order:  # output first: each node's gradient is complete when read
-        prim = node.primitive
-        if prim is None or node not in needed or node not in held:
-            continue
-        args = [_literal(p.data, backend) if type(p) is Constant else ids[p]
-                for p in node.parents]
-        _, locals_ = rules[node]
-        where = "  # " + names[node] + " = " + operation(
-            prim, [format_number(p.data) if type(p) is Constant else names[p]
-                   for p in node.parents]) if comments else ""
-        upstream = held[node]
-        for position, parent in enumerate(node.parents):
-            if type(parent) is Constant or parent not in needed:
+    def __init__(self, graph: Graph, inputs: tuple[Value, ...], backend: str,
+                 comments: bool = True) -> None:
+        self.graph, self.inputs, self.backend, self.comments = graph, inputs, backend, comments
+        self.language = "numpy" if backend in ("numpy", "torch", "jax") else "python"
+        self.ids = _identifiers(graph, {*NAMESPACE_PROTOCOL, "np", "math"}, inputs)
+        self.operations = sum(1 for n in graph.order if n.primitive is not None)
+        reached = [v for v in inputs if v in graph]
+        self.needed = graph.on_paths_to(reached) if reached else set()
+        self.returns: list[str] = []
+
+    def statements(self) -> Iterator[_Line]:
+        graph, ids, backend, language = self.graph, self.ids, self.backend, self.language
+        names = graph.names
+        input_set = set(self.inputs)
+        output_name = names[graph.output]
+        for node in graph.reading_order:
+            prim = node.primitive
+            if prim is None:
+                if node not in input_set:  # folded: a number fixed at compile time
+                    yield _Line(f"{ids[node]} = {_literal(node.data, backend)}"
+                                f"  # fixed ({names[node]} is not an input)", ids[node], ())
                 continue
-            rule_text, read_inputs, reads_out = locals_[position]
-            local = rule_text.format(*args, o=ids[node])
-            reads = [args[k] for k in read_inputs if type(node.parents[k]) is not Constant]
-            if reads_out:
-                reads.append(ids[node])
-            reads.append(upstream)
-            if local == "1":
-                term = upstream
-            elif local == "-1":
-                term = f"-{upstream}"
-            else:
-                term = f"{upstream}*{local if _is_atom(local) else f'({local})'}"
-            own = grad_ids[parent]
-            if parent not in held:
-                if alias and term == upstream:  # the same number: the same name
-                    held[parent] = upstream
+            args = [_literal(p.data, backend) if type(p) is Constant else ids[p]
+                    for p in node.parents]
+            rule, _ = _rules(node, language)
+            yield _Line(f"{ids[node]} = {rule.format(*args, o=ids[node])}", ids[node],
+                        [ids[p] for p in node.parents if type(p) is not Constant])
+        yield _Line(f"# backward: d_<node> is d {output_name} / d node, output first", "", ())
+
+        needed = self.needed
+        alias = self.operations > ALIAS_ABOVE
+        held: dict[Value, str] = {}  # node -> the name that holds d output / d node so far
+        output = graph.output
+        if output in needed:
+            held[output] = f"d_{ids[output]}"
+            yield _Line(f"{held[output]} = 1.0", held[output], ())
+        for node in graph.order:  # output first: each node's gradient is complete when read
+            prim = node.primitive
+            if prim is None or node not in needed or node not in held:
+                continue
+            args = [_literal(p.data, backend) if type(p) is Constant else ids[p]
+                    for p in node.parents]
+            _, locals_ = _rules(node, language)
+            where = "  # " + names[node] + " = " + operation(
+                prim, [format_number(p.data) if type(p) is Constant else names[p]
+                       for p in node.parents]) if self.comments else ""
+            upstream = held.pop(node)  # read for the last time here
+            for position, parent in enumerate(node.parents):
+                if type(parent) is Constant or parent not in needed:
                     continue
-                line = f"{own} = {term}"
-            elif held[parent] == own:
-                # (arrays: a new one, since += would also change every array bound to it)
-                line = f"{own} += {term}" if language == "python" else f"{own} = {own} + {term}"
-                reads.append(own)
-            else:  # held under another name until now
-                line = f"{own} = {held[parent]} + {term}"
-                reads.append(held[parent])
-            held[parent] = own
-            backward.append(_Line(line + where, own, reads))
-    returns = [held.get(v, "0.0") for v in inputs]
-    return forward, backward, returns, ids, operations
+                rule_text, read_inputs, reads_out = locals_[position]
+                local = rule_text.format(*args, o=ids[node])
+                reads = [args[k] for k in read_inputs if type(node.parents[k]) is not Constant]
+                if reads_out:
+                    reads.append(ids[node])
+                reads.append(upstream)
+                if local == "1":
+                    term = upstream
+                elif local == "-1":
+                    term = f"-{upstream}"
+                else:
+                    term = f"{upstream}*{local if _is_atom(local) else f'({local})'}"
+                own = f"d_{ids[parent]}"
+                if parent not in held:
+                    if alias and term == upstream:  # the same number: the same name
+                        held[parent] = upstream
+                        continue
+                    line = f"{own} = {term}"
+                elif held[parent] == own:
+                    # (arrays: a new one, since += would change every array bound to it)
+                    line = (f"{own} += {term}" if language == "python"
+                            else f"{own} = {own} + {term}")
+                    reads.append(own)
+                else:  # held under another name until now
+                    line = f"{own} = {held[parent]} + {term}"
+                    reads.append(held[parent])
+                held[parent] = own
+                yield _Line(line + where, own, reads)
+        self.returns = [held.get(v, "0.0") for v in self.inputs]
 
 
 def _integer_constants(node: Value) -> tuple[tuple[int, int], ...]:
@@ -419,25 +426,32 @@ def _named(graph: Graph, inputs: tuple[Value, ...], backend: str) -> _Program:
     output_name = graph.names[graph.output]
 
     def functions(comments: bool = True) -> Iterator[str]:
-        """The code, one top-level function at a time (a big graph's parts are written
-        and compiled one by one, so their text is never all in memory)."""
-        forward, backward, returns, ids, _ = _emit(graph, inputs, backend, comments)
+        """The code, one top-level function at a time: one function, or for a big graph
+        the driver and then its parts, each written and handed on before the next."""
+        emitter = _Emitter(graph, inputs, backend, comments)
+        ids = emitter.ids
         params = ", ".join(ids[v] for v in inputs)
         head = [f"def {name}({params}):",
                 f"    # forward: {output_name} from "
                 f"{', '.join(_name(graph, v) for v in inputs) or 'nothing'}"]
-        marker = _Line(f"# backward: d_<node> is d {output_name} / d node, output first",
-                       "", ())
-        statements = [*forward, marker, *backward]
-        del forward, backward
+        kept: list[_Line] | None = []
+        plan = _Plan({ids[v] for v in inputs})
+        for line in emitter.statements():
+            plan.see(line)
+            if kept is not None:
+                kept.append(line)
+                if len(kept) > CHUNK:
+                    kept = None  # a big graph: written again, part by part
+        returns = emitter.returns
         grads = ", ".join(returns)
         result = f"{ids[graph.output]}, ({grads}{',' if len(returns) == 1 else ''})"
-        if len(statements) <= CHUNK:
-            yield "\n".join([*head, *(f"    {s.text}" for s in statements),
+        if kept is not None:
+            yield "\n".join([*head, *(f"    {s.text}" for s in kept),
                              f"    return {result}"]) + "\n"
             return
-        yield from _parts(name, params, head[1], statements,
-                          [ids[graph.output], *returns], result)
+        plan.end([ids[graph.output], *returns])
+        yield plan.driver(name, params, head[1], result)
+        yield from plan.parts(_Emitter(graph, inputs, backend, comments).statements())
 
     def lines() -> list[str]:
         return "".join(functions()).splitlines()
@@ -462,52 +476,75 @@ def _named(graph: Graph, inputs: tuple[Value, ...], backend: str) -> _Program:
                           for g in grads))
         return _Program(lines, run, operations)
     if backend in ("torch", "jax"):
-        def run_tensors(*values: Any) -> Any:
-            return function(*values)
-        return _Program(lines, run_tensors, operations)
+        from .tensor_backends import tensor_program
+
+        return _Program(lines, tensor_program(backend, function), operations)
     return _Program(lines, function, operations)
 
 
-def _parts(name: str, params: str, comment: str, statements: list[_Line],
-           live_at_end: list[str], result: str) -> Iterator[str]:
-    """More than CHUNK statements: functions ``_part_0(v)``, ``_part_1(v)`` ... of CHUNK
-    statements each, still over names; what one part sets and a later part reads is handed
-    over in the list ``v`` (one slot per such name), and ``name`` calls them in order."""
-    parts = [statements[i:i + CHUNK] for i in range(0, len(statements), CHUNK)]
-    loads: list[list[str]] = []
-    for part in parts:  # the names a part reads before it sets them: set by an earlier one
-        local: set[str] = set()
-        wanted: dict[str, None] = {}
-        for line in part:
-            for read in line.reads:
-                if read not in local:
-                    wanted.setdefault(read)
-            if line.sets:
-                local.add(line.sets)
-        loads.append(list(wanted))
-    later: set[str] = {n for n in live_at_end if n.isidentifier()}
-    stores: list[list[str]] = [[] for _ in parts]
-    for k in reversed(range(len(parts))):  # a part stores what a later one (or the end) reads
-        sets = dict.fromkeys(line.sets for line in parts[k] if line.sets)
-        stores[k] = [n for n in sets if n in later]
-        later |= set(loads[k])
-    slot: dict[str, int] = {}
-    for names in (*loads, *stores):
-        for n in names:
-            slot.setdefault(n, len(slot))
-    text = [f"def {name}({params}):", comment,
-            f"    v = [None] * {len(slot)}  # what the parts hand over"]
-    text += [f"    v[{slot[p]}] = {p}" for p in (x.strip() for x in params.split(","))
-             if p in slot]
-    text += [f"    _part_{k}(v)" for k in range(len(parts))]
-    result_text = re.sub(r"\b[A-Za-z_]\w*\b",
-                         lambda m: f"v[{slot[m.group(0)]}]" if m.group(0) in slot else
-                         m.group(0), result)
-    text.append(f"    return {result_text}")
-    yield "\n".join(text) + "\n"
-    for k, part in enumerate(parts):
-        body = [f"def _part_{k}(v):", *(f"    {n} = v[{slot[n]}]" for n in loads[k]),
-                *(f"    {line.text}" for line in part),
-                *(f"    v[{slot[n]}] = {n}" for n in stores[k])]
-        parts[k] = []  # written: its lines are no longer needed
-        yield "\n".join(body) + "\n"
+class _Plan:
+    """How a big graph's statements are cut into functions ``_part_0(v)``, ``_part_1(v)``
+    ... of CHUNK statements each, still over names: what one part sets and a later part
+    reads is handed over in the list ``v`` (one slot per such name). Seen in one pass over
+    the statements, written in a second."""
+
+    def __init__(self, given: set[str]) -> None:
+        self.count = 0
+        self.where: dict[str, int] = dict.fromkeys(given, -1)  # name -> part that set it last
+        self.loads: list[dict[str, None]] = []
+        self.stores: list[dict[str, None]] = []
+        self.slot: dict[str, int] = {}
+
+    def see(self, line: _Line) -> None:
+        part = self.count // CHUNK
+        self.count += 1
+        if part == len(self.loads):
+            self.loads.append({})
+            self.stores.append({})
+        where = self.where
+        for read in line.reads:
+            setter = where.get(read, part)
+            if setter != part:  # set by an earlier part (or given): handed over
+                self.loads[part][read] = None
+                if setter >= 0:
+                    self.stores[setter][read] = None
+        if line.sets:
+            where[line.sets] = part
+
+    def end(self, live: list[str]) -> None:
+        for name in live:  # what the driver returns is handed back too
+            setter = self.where.get(name)
+            if setter is not None and setter >= 0:
+                self.stores[setter][name] = None
+        self.where = {}
+        for names in (*self.loads, *self.stores):
+            for n in names:
+                self.slot.setdefault(n, len(self.slot))
+        for n in live:
+            if n.isidentifier():
+                self.slot.setdefault(n, len(self.slot))
+
+    def driver(self, name: str, params: str, comment: str, result: str) -> str:
+        slot = self.slot
+        text = [f"def {name}({params}):", comment,
+                f"    v = [None] * {len(slot)}  # what the parts hand over"]
+        text += [f"    v[{slot[p]}] = {p}" for p in (x.strip() for x in params.split(","))
+                 if p in slot]
+        text += [f"    _part_{k}(v)" for k in range(len(self.loads))]
+        result_text = re.sub(r"\b[A-Za-z_]\w*\b",
+                             lambda m: f"v[{slot[m.group(0)]}]" if m.group(0) in slot
+                             else m.group(0), result)
+        text.append(f"    return {result_text}")
+        return "\n".join(text) + "\n"
+
+    def parts(self, statements: Iterator[_Line]) -> Iterator[str]:
+        slot = self.slot
+        for k in itertools.count():
+            block = list(itertools.islice(statements, CHUNK))
+            if not block:
+                return
+            body = [f"def _part_{k}(v):",
+                    *(f"    {n} = v[{slot[n]}]" for n in self.loads[k]),
+                    *(f"    {line.text}" for line in block),
+                    *(f"    v[{slot[n]}] = {n}" for n in self.stores[k])]
+            yield "\n".join(body) + "\n"

@@ -172,3 +172,29 @@ def test_a_big_graph_compiles_in_chunks_and_agrees_with_the_engine():
     assert value < 1e-100 or math.isclose(value, 0.0, abs_tol=1e-100)
     source = compiled.source
     assert "def _part_1(v):" in source and "    return v[" in source
+
+
+@settings(max_examples=100, deadline=None)
+@given(expression_and_point(variables=("x", "y"), max_operations=6))
+def test_code_cut_into_parts_computes_what_one_function_does(case):
+    # CHUNK statements per part, here 3: every name that crosses a part is handed over
+    import autograd_lite.compiled as compiled_module
+
+    expression, point = case
+    leaves = {name: Value(value, name) for name, value in point.items()}
+    out = expression.build(**leaves)
+    if not isinstance(out, Value) or out.primitive is None:
+        return
+    engine = gradients(out, list(leaves.values()))
+    saved = compiled_module.CHUNK
+    compiled_module.CHUNK = 3
+    try:
+        parts = compile_graph(out, list(leaves.values()))
+        source = parts.source
+    finally:
+        compiled_module.CHUNK = saved
+    value, grads = parts(*point.values())
+    assert close(value, out.data)
+    assert "def _part_0(v):" in source or len(source.splitlines()) <= 3 + 3
+    for g, e in zip(grads, engine):
+        assert math.isclose(g, e, rel_tol=1e-9, abs_tol=1e-12), parts.source

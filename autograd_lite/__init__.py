@@ -30,8 +30,9 @@ from .symbolic import node_names, to_sympy
 __all__ = [
     "NARY_PRIMITIVES", "PRIMITIVES", "CompiledGraph", "Constant", "Explanation", "Explorer",
     "Graph", "Primitive", "StaleGraphError", "Step", "TooManyNodes", "TooManyPaths", "Trace",
-    "Value", "backward", "compile_graph", "cos", "draw", "exp", "explain", "explore", "grad",
-    "gradcheck", "gradients", "is_recording", "leaky_relu", "linear", "log", "no_grad",
+    "Value", "backward", "compile_graph", "cos", "detect_anomaly", "draw", "exp", "explain",
+    "explore", "grad", "gradcheck", "gradients", "is_recording", "leaky_relu", "linear", "log",
+    "no_grad",
     "node_names", "primitives", "relu", "reverse_topological_order", "save_frames", "sigmoid",
     "sin", "sqrt", "tanh", "to_sympy", "trace",
 ]
@@ -45,6 +46,7 @@ _READERS = {
     "draw": "drawing", "save_frames": "drawing",
     "explore": "explorer", "Explorer": "explorer",
     "compile_graph": "compiled", "CompiledGraph": "compiled",
+    "detect_anomaly": "anomaly",
 }
 
 
@@ -72,6 +74,7 @@ for _name, _prim in PRIMITIVES.items():
 del _name, _prim
 
 if TYPE_CHECKING:  # what the loop above defines, for type checkers (a test keeps them equal)
+    from .anomaly import detect_anomaly
     from .compiled import CompiledGraph, compile_graph
     from .drawing import draw, save_frames
     from .explanation import Explanation, explain

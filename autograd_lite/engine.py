@@ -550,7 +550,16 @@ def _forward_error(prim: Primitive, operands: tuple[Value, ...], exc: Exception)
 
 def _domain_error(prim: Primitive, operands: tuple[Value, ...],
                   error: type[Exception], reason: str) -> Exception:
-    return error(f"{reason} in {_call_text(prim, operands)}")
+    return error(f"{reason} in {_call_text(prim, operands)}{_anomaly_note(None)}")
+
+
+# Set by anomaly.detect_anomaly() while a block is open: node (None: the one being made
+# now) -> a line saying where it was created. Consulted only when an error is built.
+anomaly_site: Callable[[Value | None], str] | None = None
+
+
+def _anomaly_note(node: Value | None) -> str:
+    return "" if anomaly_site is None else anomaly_site(node)
 
 
 
@@ -687,7 +696,7 @@ def _backward_error(node: Value, exc: Exception, output: Value) -> Exception:
     if not failing:
         failing = f" ({exc})"
     return kind(f"backward: the local derivative of {prim.name} is undefined at "
-                f"{_call_text(prim, parents)}{failing}")
+                f"{_call_text(prim, parents)}{failing}{_anomaly_note(node)}")
 
 
 def _gradient_overflow(node: Value, grad: Any, order: list[Value],
@@ -696,6 +705,7 @@ def _gradient_overflow(node: Value, grad: Any, order: list[Value],
     overflowed (upstream × local derivative) and the operation it came through."""
     output = order[0]
     through = ""
+    via = node  # the operation the overflow came through (detect_anomaly names its line)
     for consumer in order:
         if consumer is node:
             break
@@ -714,6 +724,7 @@ def _gradient_overflow(node: Value, grad: Any, order: list[Value],
             if not math.isfinite(upstream * local):
                 through = (f"; it came through {_call_text(prim, consumer.parents)}: upstream "
                            f"{upstream!r} × local derivative {local!r}")
+                via = consumer
                 break
         if through:
             break
@@ -721,7 +732,8 @@ def _gradient_overflow(node: Value, grad: Any, order: list[Value],
     return OverflowError(
         f"backward: overflow: the gradient of {_output_name(output)} with respect to "
         f"{describe(node)} is {number!r}, too large for a float{through}. Scale the inputs, "
-        "or write the computation in a form whose derivatives stay finite (e.g. log-space).")
+        "or write the computation in a form whose derivatives stay finite (e.g. log-space)."
+        f"{_anomaly_note(via)}")
 
 
 def backward(output: Value) -> None:

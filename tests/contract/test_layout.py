@@ -20,6 +20,7 @@ LAYERS: dict[str, int] = {
     "autograd_lite.primitives": 0,
     "autograd_lite.engine": 1,
     "autograd_lite.functional": 2,
+    "autograd_lite.anomaly": 2,  # detect_anomaly: records where the engine's nodes are made
     "autograd_lite.graph": 2,
     "autograd_lite.symbolic": 3,
     "autograd_lite.codegen": 4,  # the table printed as code (JavaScript for the explorer)

@@ -30,7 +30,9 @@ from .symbolic import node_names, to_sympy
 __all__ = [
     "NARY_PRIMITIVES", "PRIMITIVES", "CompiledGraph", "Constant", "Explanation", "Explorer",
     "Graph", "Primitive", "StaleGraphError", "Step", "TooManyNodes", "TooManyPaths", "Trace",
+    "Update",
     "Value", "backward", "compile_graph", "cos", "detect_anomaly", "draw", "exp", "explain",
+    "explain_update",
     "explore", "grad", "gradcheck", "gradients", "is_recording", "leaky_relu", "linear", "log",
     "no_grad",
     "node_names", "primitives", "relu", "reverse_topological_order", "save_frames", "sigmoid",
@@ -47,6 +49,7 @@ _READERS = {
     "explore": "explorer", "Explorer": "explorer",
     "compile_graph": "compiled", "CompiledGraph": "compiled",
     "detect_anomaly": "anomaly",
+    "explain_update": "updates", "Update": "updates",
 }
 
 
@@ -80,6 +83,7 @@ if TYPE_CHECKING:  # what the loop above defines, for type checkers (a test keep
     from .explanation import Explanation, explain
     from .explorer import Explorer, explore
     from .tracing import Step, Trace, trace
+    from .updates import Update, explain_update
 
     exp: Primitive
     log: Primitive

@@ -234,12 +234,14 @@ class Value:
 
     # ------------------------------------------------------------ backward
 
-    def backward(self) -> None:
+    def backward(self, gradient: float = 1.0) -> None:
         """Add d self / d node into every node's ``.grad`` (self's own gets 1.0).
 
+        ``gradient`` seeds the pass, as PyTorch's ``backward(gradient=...)`` does: every
+        node gets ``gradient`` × d self / d node (d L / d self, when self feeds a loss L).
         Each call adds one fresh pass: calling it twice doubles every ``.grad`` exactly.
         """
-        backward(self)
+        backward(self, gradient)
 
 
 class Constant(Value):
@@ -736,8 +738,10 @@ def _gradient_overflow(node: Value, grad: Any, order: list[Value],
         f"{_anomaly_note(via)}")
 
 
-def backward(output: Value) -> None:
+def backward(output: Value, gradient: float = 1.0) -> None:
     """Accumulate one backward pass from ``output`` into every node's ``.grad``.
+
+    ``gradient`` is the seed, d L / d output (1.0: the output itself is differentiated).
 
     ``.grad`` doubles as the pass's scratch space: it is saved, zeroed, filled, then the
     saved value is added back. So a second call adds exactly the same gradients again,
@@ -747,11 +751,18 @@ def backward(output: Value) -> None:
     """
     if not isinstance(output, Value):
         raise TypeError(f"backward() needs a Value, not {type(output).__name__}")
+    if gradient != 1.0 or type(gradient) is not float:
+        if isinstance(gradient, bool) or not isinstance(gradient, numbers.Real):
+            raise TypeError(f"backward(gradient=...): the seed must be a real number (d L / d "
+                            f"output), not {type(gradient).__name__}")
+        gradient = float(gradient)
+        if not math.isfinite(gradient):
+            raise ValueError(f"backward(gradient=...): the seed must be finite, not {gradient!r}")
     saved: list[tuple[Value, float]] = []  # the non-zero grads: usually none, a fresh graph
     order: list[Value] = []
     try:
         order = _search(output, saved)
-        output.grad = 1.0
+        output.grad = gradient
         _propagate(order)
         for node, before in saved:
             node.grad += before

@@ -169,3 +169,19 @@ def test_overflow_in_a_forward_rule_reads_as_overflow_not_an_errno():
         message = str(info.value)
         assert message.startswith("overflow: the result is too large for a float in ")
         assert "34" not in message and "range" not in message
+
+
+def test_backward_takes_a_seed_like_pytorchs_gradient_argument():
+    # y = x² at 3 with the seed dL/dy = 2: dL/dx = 2 · 2x = 12 (by hand; torch gives the same
+    # for y.backward(gradient=torch.tensor(2.0)))
+    x = Value(3.0, label="x")
+    y = x * x
+    y.backward(gradient=2.0)
+    assert x.grad == 12.0 and y.grad == 2.0
+    x2 = Value(3.0, label="x")
+    (x2 * x2).backward(gradient=-0.5)
+    assert x2.grad == -3.0
+    with pytest.raises(TypeError, match="seed must be a real number"):
+        y.backward(gradient="2")
+    with pytest.raises(ValueError, match="finite"):
+        y.backward(gradient=float("inf"))

@@ -8,9 +8,9 @@
 
 from . import data, losses, optim
 from .module import ACTIVATIONS, MLP, Layer, Module, Neuron
-from .train import History, accuracy, fit, gradient_sizes, predict
+from .train import CompileFallbackWarning, History, accuracy, fit, gradient_sizes, predict
 
 __all__ = [
-    "ACTIVATIONS", "MLP", "History", "Layer", "Module", "Neuron", "accuracy", "data", "fit",
-    "gradient_sizes", "losses", "optim", "predict",
+    "ACTIVATIONS", "MLP", "CompileFallbackWarning", "History", "Layer", "Module", "Neuron",
+    "accuracy", "data", "fit", "gradient_sizes", "losses", "optim", "predict",
 ]

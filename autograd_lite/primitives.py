@@ -311,6 +311,13 @@ LEAKY_RELU = Primitive(name="leaky_relu",
                        inputs=(Input("x"), Input("alpha", 0.01)),
                        notation=_call("leaky_relu", r"\operatorname{LeakyReLU}"),
                        activation=True, smooth=("kink", None))
+# The perceptron's threshold unit (Kauchak, Lecture 5): 1 from 0 on, else 0. Its slope is 0
+# wherever it is defined, which is why a perceptron is trained by its own rule, not by
+# gradient descent (the table's 0 at x = 0 is the one-sided value, as ReLU'(0) takes one).
+STEP = Primitive(name="step", forward=lambda x, f: f.where(x >= 0, 1, 0),
+                 derivatives=(lambda x, out, f: 0,),
+                 notation=_call("step", r"\operatorname{step}"), activation=True,
+                 smooth=("kink",), method=False)
 SIN = Primitive(name="sin", forward=lambda x, f: f.sin(x),
                 derivatives=(lambda x, out, f: f.cos(x),),
                 notation=_call("sin", r"\sin"))
@@ -357,7 +364,7 @@ LINEAR = Primitive(name="linear", forward=_linear_forward, inputs=None,
 PRIMITIVES: dict[str, Primitive] = {
     p.name: p
     for p in (ADD, SUB, MUL, DIV, POW, NEG, ABS, EXP, LOG, SQRT, TANH, SIGMOID,
-              RELU, LEAKY_RELU, SIN, COS, IDENTITY, LINEAR)
+              RELU, LEAKY_RELU, STEP, SIN, COS, IDENTITY, LINEAR)
 }
 """The registry: every primitive by name, built-in or added with ``extend.defprimitive``."""
 

@@ -531,7 +531,7 @@ def _branch_namespace(centre: Mapping[Any, Any]) -> SimpleNamespace:
                               "abs": lambda u: u if positive(u) else -u,
                               "relu": lambda u: u if positive(u) else sympy.S.Zero,
                               "sign": lambda u: sympy.S.One if positive(u) else -sympy.S.One,
-                              "where": lambda c, a, b: a if holds(c) else b})
+                              "where": lambda c, a, b: sympy.sympify(a if holds(c) else b)})
 
 
 def _engine(step: Step) -> Callable[..., Any]:

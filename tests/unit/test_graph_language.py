@@ -148,7 +148,7 @@ def test_every_function_is_the_engine_primitive(call, by_hand, x):
 
 def test_the_function_list_is_the_issues_and_every_one_is_in_the_table():
     assert set(FUNCTIONS) == {"sigmoid", "tanh", "relu", "leaky_relu", "exp", "log", "sqrt",
-                              "sin", "cos", "abs"}
+                              "sin", "cos", "abs", "step"}  # step: Kauchak's threshold unit
     assert set(FUNCTIONS) <= set(autograd_lite.PRIMITIVES)
 
 
@@ -594,4 +594,4 @@ def test_the_cli_prints_one_line_and_no_syntax_warning():
     assert done.stderr.splitlines() == [
         "autograd-lite: error: column 7: 'if ... else' is not allowed: '1if x else 2'; a "
         "graph uses only names, numbers, + - * / **, parentheses and the functions abs, cos, "
-        "exp, leaky_relu, log, relu, sigmoid, sin, sqrt, tanh"]
+        "exp, leaky_relu, log, relu, sigmoid, sin, sqrt, step, tanh"]

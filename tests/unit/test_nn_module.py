@@ -189,7 +189,7 @@ def test_non_numeric_inputs_name_their_position():
     (lambda: nn.MLP(2, [3, 0]), r"MLP nouts\[1\] must be a positive int, got 0"),
     (lambda: nn.MLP(2, [2.5]), r"MLP nouts\[0\] must be a positive int, got 2.5"),
     (lambda: nn.Layer(2, -1), "Layer nout .* must be a positive int, got -1"),
-    (lambda: nn.Neuron(2, activation="step"), "unknown activation 'step'"),
+    (lambda: nn.Neuron(2, activation="heaviside"), "unknown activation 'heaviside'"),
 ])
 def test_bad_construction_says_what(build, message):
     with pytest.raises(ValueError, match=message):

@@ -99,6 +99,7 @@ INDEPENDENT_SYMPY = {
     "neg": -_X, "abs": sympy.Abs(_X), "exp": sympy.exp(_X), "log": sympy.log(_X),
     "sqrt": sympy.sqrt(_X), "tanh": sympy.tanh(_X), "sigmoid": 1 / (1 + sympy.exp(-_X)),
     "relu": sympy.Max(0, _X), "leaky_relu": sympy.Piecewise((_X, _X >= 0), (_Y * _X, True)),
+    "step": sympy.Piecewise((1, _X >= 0), (0, True)),  # Kauchak's threshold unit
     "sin": sympy.sin(_X), "cos": sympy.cos(_X), "identity": _X,
 }
 INDEPENDENT_FLOAT = {
@@ -107,6 +108,7 @@ INDEPENDENT_FLOAT = {
     "exp": math.exp, "log": math.log, "sqrt": math.sqrt, "tanh": math.tanh,
     "sigmoid": lambda x: 1 / (1 + math.exp(-x)), "relu": lambda x: max(x, 0.0),
     "leaky_relu": lambda x, a: x if x >= 0 else a * x, "sin": math.sin, "cos": math.cos,
+    "step": lambda x: 1.0 if x >= 0 else 0.0,
     "identity": lambda x: x,
 }
 

@@ -130,6 +130,7 @@ PRIMITIVE_EXPORTS = [
      sympy.Piecewise((x, x >= 0), (x / 10, True))),
     ("leaky_relu, Value alpha", lambda a, b: a.leaky_relu(b),
      sympy.Piecewise((x, x >= 0), (y * x, True))),
+    ("step", lambda a, b: PRIMITIVES["step"](a), sympy.Piecewise((1, x >= 0), (0, True))),
     ("sin", lambda a, b: a.sin(), sympy.sin(x)),
     ("cos", lambda a, b: a.cos(), sympy.cos(x)),
     # a neuron's weighted sum as one node: b + w1·x1 + w2·x2 (here w = (x, 2), x = (y, x))

@@ -73,6 +73,7 @@ FLOAT_RULES = {
     "pow": operator.pow, "neg": operator.neg, "abs": abs, "exp": math.exp, "log": math.log,
     "sqrt": math.sqrt, "tanh": math.tanh, "sigmoid": lambda v: 1 / (1 + math.exp(-v)),
     "relu": lambda v: max(v, 0.0), "leaky_relu": lambda v, alpha: v if v > 0 else alpha * v,
+    "step": lambda v: 1.0 if v >= 0 else 0.0,
     "sin": math.sin, "cos": math.cos,
     "linear": lambda *a: a[-1] + sum(w * x for w, x in zip(a[:len(a) // 2],
                                                          a[len(a) // 2:-1])),
@@ -96,7 +97,7 @@ def domain_problems(expression, point):
         name = step.primitive
         if name in ("log", "sqrt") and args[0] < MARGIN:
             problems.append(f"{name} of {args[0]}")
-        if name in ("abs", "relu", "leaky_relu"):
+        if name in ("abs", "relu", "leaky_relu", "step"):
             if abs(args[0]) < MARGIN:
                 problems.append(f"{name} of {args[0]}, near the kink")
             if math.copysign(1, args[0]) != step.side:
@@ -110,7 +111,13 @@ def domain_problems(expression, point):
                 problems.append(f"{args[0]} ** {args[1]}: the base must be positive")
             if not value_exponent and exponent < 0 and abs(args[0]) < MARGIN:
                 problems.append(f"{args[0]} ** {exponent}, near the pole")
-        if not abs(values[len(expression.variables) + i]) <= 3 * BOUND:
+        # A node is at most 3·BOUND, unless the next step is the guard that scales it back
+        # (a product of two nodes near BOUND is up to BOUND² before its guard halves it).
+        scaled = (i + 1 < len(expression.steps) and expression.steps[i + 1].role == "guard"
+                  and expression.steps[i + 1].primitive == "mul"
+                  and expression.steps[i + 1].operands[0] == len(expression.variables) + i)
+        limit = BOUND * BOUND if scaled else 3 * BOUND
+        if not abs(values[len(expression.variables) + i]) <= limit:
             problems.append(f"node {i} = {values[len(expression.variables) + i]} is too large")
     if not abs(values[-1]) <= BOUND:
         problems.append(f"the output {values[-1]} exceeds BOUND")
@@ -144,6 +151,7 @@ RANGE_CASES = {
     "neg": (interval(),), "abs": (interval(one_signed=True),), "exp": (interval(),),
     "log": (interval(MARGIN, 8.0),), "sqrt": (interval(MARGIN, 8.0),), "tanh": (interval(),),
     "sigmoid": (interval(),), "relu": (interval(),), "leaky_relu": (interval(), interval()),
+    "step": (interval(one_signed=True),),  # its jump at 0 is a kink the generator avoids
     "sin": (interval(-20.0, 20.0),), "cos": (interval(-20.0, 20.0),),
     "linear, 1 pair": (interval(), interval(), interval()),
     "linear, 2 pairs": (interval(), interval(), interval(), interval(), interval()),
@@ -210,10 +218,11 @@ def test_the_generator_draws_every_form_side_and_reuse():
     powers = {"pow(value, number)", "pow(number, value)", "pow(value, value)"}  # x**2, 2**x, x**y
     leaky = {"leaky_relu(value, number)", "leaky_relu(value, value)"}  # alpha number or Value
     unary = {f"{p}(value)" for p in ("neg", "abs", "exp", "log", "sqrt", "tanh", "sigmoid",
-                                     "relu", "sin", "cos")}
+                                     "relu", "step", "sin", "cos")}
     assert binary | powers | leaky | unary <= seen_forms
     assert any(form.startswith("linear(value, value") for form in seen_forms)
-    assert seen_sides == {(p, s) for p in ("abs", "relu", "leaky_relu") for s in (1, -1)}
+    assert seen_sides == {(p, s) for p in ("abs", "relu", "leaky_relu", "step")
+                          for s in (1, -1)}
     assert 0.1 < sum(reused) / len(reused) < 0.9  # graphs with and without shared nodes
     assert any(guards) and not all(guards)
 
@@ -289,6 +298,9 @@ def test_the_property_check_catches_a_1_permille_error_in_every_rule(break_rule,
     if index is None:  # linear: its one rule gives every input's derivative
         rule = primitive.gradient
         break_rule(primitive, None, lambda *args: tuple(1.001 * g for g in rule(*args)))
+    elif name == "step":  # its slope is 0 everywhere: 1.001 × 0 is still right; shift it
+        rule = primitive.derivatives[index]
+        break_rule(primitive, index, lambda *args: rule(*args) + 0.001)
     else:
         rule = primitive.derivatives[index]
         break_rule(primitive, index, lambda *args: 1.001 * rule(*args))

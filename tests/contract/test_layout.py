@@ -33,6 +33,7 @@ LAYERS: dict[str, int] = {
     "autograd_lite.rendering": 3,
     "autograd_lite.drawing": 7,
     "autograd_lite.updates": 7,  # explain_update: explain's formula in the update step
+    "autograd_lite.exercises": 7,  # check_formula, check_derivative: graded by explain
     "autograd_lite.graph_language": 5,
     "autograd_lite.lectures": 5,
     "autograd_lite.explorer": 8,  # a front end over every reader: trace, explain, draw

@@ -29,11 +29,13 @@ from .symbolic import node_names, to_sympy
 
 __all__ = [
     "NARY_PRIMITIVES", "PRIMITIVES", "CompiledGraph", "Constant", "Explanation", "Explorer",
+    "ForwardTrace",
     "Graph", "Primitive", "StaleGraphError", "Step", "TooManyNodes", "TooManyPaths", "Trace",
     "Update",
     "Value", "backward", "compile_graph", "cos", "detect_anomaly", "draw", "exp", "explain",
     "explain_update",
-    "explore", "grad", "gradcheck", "gradients", "is_recording", "leaky_relu", "linear", "log",
+    "explore", "forward_trace",
+    "grad", "gradcheck", "gradients", "is_recording", "jvp", "leaky_relu", "linear", "log",
     "no_grad",
     "node_names", "primitives", "relu", "reverse_topological_order", "save_frames", "sigmoid",
     "sin", "sqrt", "tanh", "to_sympy", "trace",
@@ -48,6 +50,7 @@ _READERS = {
     "draw": "drawing", "save_frames": "drawing",
     "explore": "explorer", "Explorer": "explorer",
     "compile_graph": "compiled", "CompiledGraph": "compiled",
+    "jvp": "forward", "forward_trace": "forward", "ForwardTrace": "forward",
     "detect_anomaly": "anomaly",
     "explain_update": "updates", "Update": "updates",
 }
@@ -82,6 +85,7 @@ if TYPE_CHECKING:  # what the loop above defines, for type checkers (a test keep
     from .drawing import draw, save_frames
     from .explanation import Explanation, explain
     from .explorer import Explorer, explore
+    from .forward import ForwardTrace, forward_trace, jvp
     from .tracing import Step, Trace, trace
     from .updates import Update, explain_update
 

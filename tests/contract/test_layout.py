@@ -30,6 +30,7 @@ LAYERS: dict[str, int] = {
     "autograd_lite.compiled": 5,  # the graph as code: table (printed) -> engine -> graph
     "autograd_lite.tensor_backends": 1,  # the namespaces of compiled graphs over tensors
     "autograd_lite.explanation": 6,
+    "autograd_lite.forward": 6,  # jvp, forward_trace: the table's rules pushed inputs first
     "autograd_lite.rendering": 3,
     "autograd_lite.drawing": 7,
     "autograd_lite.updates": 7,  # explain_update: explain's formula in the update step

@@ -51,18 +51,21 @@ CHUNK = 20_000
 
 class CompiledGraph:
     """A compiled graph: call it with one number (or array) per input, in the order of
-    ``inputs``; it returns ``(value, grads)``, ``grads`` a tuple in the same order.
+    ``inputs``; it returns ``(value, grads)``, ``grads`` a tuple in the order of ``wrt``
+    (by default the inputs).
 
-    ``.source`` is the generated code; ``.inputs`` the inputs' names; ``.backend``.
+    ``.source`` is the generated code; ``.inputs`` and ``.wrt`` the names; ``.backend``.
     """
 
     def __init__(self, graph: Graph, inputs: tuple[Value, ...], backend: str,
-                 program: _Program) -> None:
+                 program: _Program, wrt: tuple[Value, ...] | None = None) -> None:
         self.graph = graph
         self.backend = backend
         self._inputs = inputs
+        self._wrt = inputs if wrt is None else wrt
         self._program = program
         self.inputs: tuple[str, ...] = tuple(_name(graph, v) for v in inputs)
+        self.wrt: tuple[str, ...] = tuple(_name(graph, v) for v in self._wrt)
         self.operations = program.operations
 
     @property
@@ -104,7 +107,7 @@ class CompiledGraph:
                 type(g) is float and math.isfinite(g) for g in grads):
             return value, grads
         # Outside a domain, an overflow, a complex power: the engine says where and why.
-        return _eager(self.graph, self._inputs, values)
+        return _eager(self.graph, self._inputs, values, self._wrt)
 
     def __repr__(self) -> str:
         return (f"<CompiledGraph of {self.graph.names[self.graph.output]} "
@@ -112,8 +115,8 @@ class CompiledGraph:
                 f"{', '.join(self.inputs)}>")
 
 
-def _eager(graph: Graph, inputs: tuple[Value, ...], values: Sequence[float]
-           ) -> tuple[float, tuple[float, ...]]:
+def _eager(graph: Graph, inputs: tuple[Value, ...], values: Sequence[float],
+           wrt: tuple[Value, ...]) -> tuple[float, tuple[float, ...]]:
     """The graph run again by the engine at ``values``: its value and gradients, or the
     engine's own error, which names the node."""
     fresh: dict[Value, Value] = {v: Value(x, label=v.label) for v, x in zip(inputs, values)}
@@ -128,8 +131,8 @@ def _eager(graph: Graph, inputs: tuple[Value, ...], values: Sequence[float]
         made.label = node.label
         fresh[node] = made
     output = fresh[graph.output]
-    grads = backprop(output, wrt=[fresh[v] for v in inputs])
-    return output.data, tuple(float(grads.get(fresh[v], 0.0)) for v in inputs)
+    grads = backprop(output, wrt=[fresh[v] for v in wrt])
+    return output.data, tuple(float(grads.get(fresh[v], 0.0)) for v in wrt)
 
 
 # ---------------------------------------------------------------- names
@@ -260,12 +263,13 @@ class _Emitter:
     """
 
     def __init__(self, graph: Graph, inputs: tuple[Value, ...], backend: str,
-                 comments: bool = True) -> None:
+                 comments: bool = True, wrt: tuple[Value, ...] | None = None) -> None:
         self.graph, self.inputs, self.backend, self.comments = graph, inputs, backend, comments
+        self.wrt = inputs if wrt is None else wrt  # the inputs whose gradients are returned
         self.language = "numpy" if backend in ("numpy", "torch", "jax") else "python"
         self.ids = _identifiers(graph, {*NAMESPACE_PROTOCOL, "np", "math"}, inputs)
         self.operations = sum(1 for n in graph.order if n.primitive is not None)
-        reached = [v for v in inputs if v in graph]
+        reached = [v for v in self.wrt if v in graph]
         self.needed = graph.on_paths_to(reached) if reached else set()
         self.returns: list[str] = []
 
@@ -337,7 +341,7 @@ class _Emitter:
                     reads.append(held[parent])
                 held[parent] = own
                 yield _Line(line + where, own, reads)
-        self.returns = [held.get(v, "0.0") for v in self.inputs]
+        self.returns = [held.get(v, "0.0") for v in self.wrt]
 
 
 def _integer_constants(node: Value) -> tuple[tuple[int, int], ...]:
@@ -378,7 +382,8 @@ def _runtime(backend: str) -> dict[str, Any]:
 
 
 def compile_graph(output: Value | Graph, inputs: Sequence[Value | str],
-                  backend: str = "python") -> CompiledGraph:
+                  backend: str = "python", *,
+                  wrt: Sequence[Value | str] | None = None) -> CompiledGraph:
     """The graph of ``output`` as straight-line code for its forward and backward pass.
 
     ``inputs``: the leaves (Values, or their names) the compiled function takes, in order;
@@ -392,6 +397,10 @@ def compile_graph(output: Value | Graph, inputs: Sequence[Value | str],
       element an independent evaluation (a per-sample graph over a whole batch).
     - ``backend="torch"`` / ``"jax"``: tensors, in float64; the function is made of the
       library's operations, so its own autodiff differentiates it too.
+
+    ``wrt``: the inputs whose gradients are returned (default: all of them), in its
+    order; the backward pass then runs only along the paths from these (a training step
+    needs the weights' gradients, not the data's).
 
     ``.source`` is the code: one line per operation, variables named after the labels,
     the backward lines as upstream × local derivative with the node they come from.
@@ -417,10 +426,23 @@ def compile_graph(output: Value | Graph, inputs: Sequence[Value | str],
             raise ValueError(f"compile_graph: {_name(graph, node)} is given twice")
         chosen.append(node)
     order = tuple(chosen)
-    return CompiledGraph(graph, order, backend, _named(graph, order, backend))
+    if wrt is None:
+        targets = order
+    else:
+        if isinstance(wrt, (Value, str)) or not isinstance(wrt, Sequence):
+            raise TypeError("compile_graph: wrt must be a list of inputs (Values or names)")
+        by_name = {_name(graph, v): v for v in order}
+        targets = tuple(by_name.get(w) if isinstance(w, str) else w for w in wrt)
+        for w, node in zip(wrt, targets):
+            if node is None or not any(node is v for v in order):
+                raise ValueError(f"compile_graph: wrt {w!r} is not one of the inputs "
+                                 f"({', '.join(by_name)})")
+    return CompiledGraph(graph, order, backend, _named(graph, order, backend, targets),
+                         targets)
 
 
-def _named(graph: Graph, inputs: tuple[Value, ...], backend: str) -> _Program:
+def _named(graph: Graph, inputs: tuple[Value, ...], backend: str,
+           wrt: tuple[Value, ...]) -> _Program:
     operations = sum(1 for n in graph.order if n.primitive is not None)
     name = "compiled"
     output_name = graph.names[graph.output]
@@ -428,7 +450,7 @@ def _named(graph: Graph, inputs: tuple[Value, ...], backend: str) -> _Program:
     def functions(comments: bool = True) -> Iterator[str]:
         """The code, one top-level function at a time: one function, or for a big graph
         the driver and then its parts, each written and handed on before the next."""
-        emitter = _Emitter(graph, inputs, backend, comments)
+        emitter = _Emitter(graph, inputs, backend, comments, wrt)
         ids = emitter.ids
         params = ", ".join(ids[v] for v in inputs)
         head = [f"def {name}({params}):",
@@ -451,7 +473,7 @@ def _named(graph: Graph, inputs: tuple[Value, ...], backend: str) -> _Program:
             return
         plan.end([ids[graph.output], *returns])
         yield plan.driver(name, params, head[1], result)
-        yield from plan.parts(_Emitter(graph, inputs, backend, comments).statements())
+        yield from plan.parts(_Emitter(graph, inputs, backend, comments, wrt).statements())
 
     def lines() -> list[str]:
         return "".join(functions()).splitlines()
@@ -467,13 +489,21 @@ def _named(graph: Graph, inputs: tuple[Value, ...], backend: str) -> _Program:
         import numpy as np
 
         def run(*values: Any) -> Any:
-            arrays = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in values))
+            # The arrays as they are (NumPy broadcasts each operation); only a result of
+            # another shape (a gradient that is a scalar) or an input itself is made anew.
+            arrays = [np.asarray(v, dtype=float) for v in values]
+            shape = np.broadcast_shapes(*(a.shape for a in arrays))
+            given = {id(a) for a in arrays}
+
+            def result(x: Any) -> Any:
+                x = np.asarray(x, dtype=float)
+                if x.shape != shape:
+                    return np.broadcast_to(x, shape).copy()
+                return x.copy() if id(x) in given else x
+
             with np.errstate(all="ignore"):
                 value, grads = function(*arrays)
-            shape = arrays[0].shape if arrays else ()
-            return (np.broadcast_to(np.asarray(value, dtype=float), shape).copy(),
-                    tuple(np.broadcast_to(np.asarray(g, dtype=float), shape).copy()
-                          for g in grads))
+            return result(value), tuple(result(g) for g in grads)
         return _Program(lines, run, operations)
     if backend in ("torch", "jax"):
         from .tensor_backends import tensor_program

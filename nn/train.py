@@ -526,8 +526,10 @@ class _CompiledStep:
 
         weight = Value(1.0, "batch_weight")
         try:
+            # Gradients for the weights and for batch_weight only (d/d batch_weight is the
+            # example's loss): the data's are never read, so never computed.
             self.compiled = compile_graph(output * weight, [*params, *inputs, weight],
-                                          backend=backend)
+                                          backend=backend, wrt=[*params, weight])
         except Exception as exc:
             raise _FallbackError(f"the loss graph does not compile with backend={backend!r} "
                                  f"({type(exc).__name__}: {exc})") from None

@@ -198,3 +198,13 @@ def test_code_cut_into_parts_computes_what_one_function_does(case):
     assert "def _part_0(v):" in source or len(source.splitlines()) <= 3 + 3
     for g, e in zip(grads, engine):
         assert math.isclose(g, e, rel_tol=1e-9, abs_tol=1e-12), parts.source
+
+
+def test_wrt_returns_only_the_gradients_asked_for():
+    n = kramer_chain()
+    compiled = compile_graph(n["out"], [n["w0"], n["w1"], n["w2"], n["s0"]], wrt=["w2", "w0"])
+    _, grads = compiled(2.0, 1.0, 0.5, 2.0)
+    n["out"].backward()
+    assert grads == (n["w2"].grad, n["w0"].grad) and compiled.wrt == ("w2", "w0")
+    with pytest.raises(ValueError, match="not one of the inputs"):
+        compile_graph(n["out"], [n["w0"]], wrt=["w1"])

@@ -432,11 +432,14 @@ def compile_graph(output: Value | Graph, inputs: Sequence[Value | str],
         if isinstance(wrt, (Value, str)) or not isinstance(wrt, Sequence):
             raise TypeError("compile_graph: wrt must be a list of inputs (Values or names)")
         by_name = {_name(graph, v): v for v in order}
-        targets = tuple(by_name.get(w) if isinstance(w, str) else w for w in wrt)
-        for w, node in zip(wrt, targets):
+        picked: list[Value] = []
+        for w in wrt:
+            node = by_name.get(w) if isinstance(w, str) else w
             if node is None or not any(node is v for v in order):
                 raise ValueError(f"compile_graph: wrt {w!r} is not one of the inputs "
                                  f"({', '.join(by_name)})")
+            picked.append(node)
+        targets = tuple(picked)
     return CompiledGraph(graph, order, backend, _named(graph, order, backend, targets),
                          targets)
 

@@ -434,11 +434,11 @@ def compile_graph(output: Value | Graph, inputs: Sequence[Value | str],
         by_name = {_name(graph, v): v for v in order}
         picked: list[Value] = []
         for w in wrt:
-            node = by_name.get(w) if isinstance(w, str) else w
-            if node is None or not any(node is v for v in order):
+            target = by_name.get(w) if isinstance(w, str) else w
+            if target is None or not any(target is v for v in order):
                 raise ValueError(f"compile_graph: wrt {w!r} is not one of the inputs "
                                  f"({', '.join(by_name)})")
-            picked.append(node)
+            picked.append(target)
         targets = tuple(picked)
     return CompiledGraph(graph, order, backend, _named(graph, order, backend, targets),
                          targets)

@@ -33,6 +33,8 @@ LECTURE_NOTEBOOKS = [
     "03_delta_recursion_matrix.ipynb",
     "04_activations_vanishing_gradients.ipynb",
     "05_losses_and_natural_pairs.ipynb",
+    "06_forward_and_reverse.ipynb",
+    "07_exercises.ipynb",
 ]
 SOURCES = [Path(name).with_suffix(".py").name for name in LECTURE_NOTEBOOKS]
 # Notebook idioms that pyproject.toml lets the sources use, because ruff lints a .py as one
@@ -95,10 +97,10 @@ def ruff_cell_findings(nb: nbformat.NotebookNode) -> list[str]:
     return [line for line in result.stdout.splitlines() if line.startswith("notebook.ipynb:")]
 
 
-def test_the_five_lecture_notebooks_and_their_sources_are_there():
+def test_the_seven_notebooks_and_their_sources_are_there():
     found = sorted(path.name for path in NOTEBOOKS_DIR.glob("*.ipynb"))
     assert found == LECTURE_NOTEBOOKS, (
-        "notebooks/ should hold exactly the five lecture notebooks (each one is executed "
+        "notebooks/ should hold exactly the seven notebooks (each one is executed "
         f"here): found {found}")
     sources = builder.sources()
     assert [path.name for path in sources] == SOURCES, f"notebooks/src holds {sources}"

@@ -493,27 +493,3 @@ def test_the_torch_fixture_reads_the_test_extra(test_extra, wanted, tomllib, mon
     text = (f'[project]\nname = "autograd_lite"\n[project.optional-dependencies]\n'
             f'bench = ["torch"]\ntest = [\n    {test_extra[1:-1]},\n]\njax = ["jax"]\n')
     assert _torch_in_test_extra(text) is wanted
-
-
-# ---------------------------------------------------------------- notebook 06
-
-
-@pytest.mark.slow
-def test_notebook_06_runs_from_a_clean_kernel():
-    listed = (ROOT / "tests" / "lectures" / "test_notebooks.py").read_text(encoding="utf-8")
-    if "06_forward_and_reverse" in listed:
-        pytest.skip("tests/lectures/test_notebooks.py runs notebook 06 with the others")
-    import importlib.util
-
-    from nbclient.exceptions import CellExecutionError
-
-    spec = importlib.util.spec_from_file_location("build_notebooks",
-                                                  ROOT / "notebooks" / "build_notebooks.py")
-    assert spec is not None and spec.loader is not None
-    builder = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(builder)
-    nb = builder.read_source(ROOT / "notebooks" / "src" / "06_forward_and_reverse.py")
-    try:
-        builder.execute(nb)
-    except CellExecutionError as error:
-        pytest.fail(f"notebooks/src/06_forward_and_reverse.py failed:\n{error}", pytrace=False)

@@ -11,11 +11,12 @@ BIN    := $(VENV)/bin
 BASE   := $(VENV)/.installed-base
 TESTS  := $(VENV)/.installed-test
 BENCH  := $(VENV)/.installed-bench
+COMPILED_BENCH := $(VENV)/.installed-bench-compiled
 # Recipes run the venv's programs first: `autograd-lite`, `python` and the tests' own
 # subprocesses then never reach a global install of the same names.
 IN_VENV := export PATH="$(abspath $(BIN)):$$PATH";
 
-.PHONY: demo test lint bench bench-quick bench-explorer dot chromium install notebooks screenshots
+.PHONY: demo test lint bench bench-quick bench-compiled bench-explorer dot chromium install notebooks screenshots
 
 $(VENV)/pyvenv.cfg:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +32,11 @@ $(TESTS): $(BASE)
 
 $(BENCH): $(BASE)
 	$(BIN)/python -m pip install -q -e '.[bench]'
+	touch $@
+
+# The compiled-graph benchmark also runs NumPy (the numpy backend and its batch reference).
+$(COMPILED_BENCH): $(BENCH)
+	$(BIN)/python -m pip install -q 'numpy>=1.26'
 	touch $@
 
 install: $(TESTS)
@@ -62,6 +68,11 @@ bench: $(BENCH)
 
 bench-quick: $(BENCH)
 	$(IN_VENV) python -m bench --quick
+
+# Compiled graphs (issue 14) against the eager engines and hand-written Python and NumPy:
+# writes bench/COMPILED.md. `make bench-compiled ARGS=--quick` for the short run.
+bench-compiled: $(COMPILED_BENCH)
+	$(IN_VENV) python -m bench.compiled $(ARGS)
 
 # The explorer's pages: sizes, build time, first paint in headless Chromium (Selenium is in
 # the test extra), printed beside their budgets.

@@ -265,6 +265,7 @@ def render(results: list[CaseResult], memory: dict[str, Memory | str], engines: 
     lines += ["", "## Notes", ""] + [f"- {note}" for note in notes] + failure_notes
     lines += ["", "What each optimisation of the engine bought: "
               "[OPTIMISATIONS.md](OPTIMISATIONS.md).", ""]
+    lines += ["Compiled graphs (issue 14, `bench.compiled`): [COMPILED.md](COMPILED.md).", ""]
     return "\n".join(lines)
 
 

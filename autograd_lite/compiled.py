@@ -47,6 +47,10 @@ BACKENDS = ("python", "numpy", "torch", "jax")
 # over, in a list, what crosses from one to the next): CPython compiles one huge function
 # in memory and time that grow faster than its length.
 CHUNK = 20_000
+# Up to this many statements the first pass keeps them to write the parts from; past it
+# they are written a second time instead, so that a huge graph's text is never all in
+# memory (a network's step keeps them: writing twice cost it a fifth of its compile time).
+KEEP = 400_000
 
 
 class CompiledGraph:
@@ -210,8 +214,9 @@ def _format(template: str) -> str:
     return re.sub(r"__a(\d+)__", r"{\1}", template).replace("__out__", "{o}")
 
 
-# A local derivative as a format string, the inputs it reads, and whether it reads out.
-Local = tuple[str, tuple[int, ...], bool]
+# A local derivative as a format string, the inputs it reads, whether it reads out, and
+# whether it is one name or number once filled (a factor that needs no parentheses).
+Local = tuple[str, tuple[int, ...], bool, bool]
 _FORMATS: dict[tuple[Any, ...], tuple[str, tuple[Local, ...]]] = {}
 
 
@@ -230,7 +235,8 @@ def _rules(node: Value, language: str) -> tuple[str, tuple[Local, ...]]:
     if rules is None:
         printed = printed_template(*key)
         rules = _FORMATS[key] = (_format(printed.forward), tuple(
-            (_format(d), *_reads(d)) for d in printed.local))
+            (_format(d), *_reads(d), _is_atom(re.sub(r"__a\d+__|__out__", "v", d)))
+            for d in printed.local))
     return rules
 
 
@@ -313,7 +319,7 @@ class _Emitter:
             for position, parent in enumerate(node.parents):
                 if type(parent) is Constant or parent not in needed:
                     continue
-                rule_text, read_inputs, reads_out = locals_[position]
+                rule_text, read_inputs, reads_out, atom = locals_[position]
                 local = rule_text.format(*args, o=ids[node])
                 reads = [args[k] for k in read_inputs if type(node.parents[k]) is not Constant]
                 if reads_out:
@@ -324,7 +330,7 @@ class _Emitter:
                 elif local == "-1":
                     term = f"-{upstream}"
                 else:
-                    term = f"{upstream}*{local if _is_atom(local) else f'({local})'}"
+                    term = f"{upstream}*{local if atom else f'({local})'}"
                 own = f"d_{ids[parent]}"
                 if parent not in held:
                     if alias and term == upstream:  # the same number: the same name
@@ -347,8 +353,13 @@ class _Emitter:
 def _integer_constants(node: Value) -> tuple[tuple[int, int], ...]:
     """The inputs that are whole-number constants (``u1**2``): their rule is printed with
     the number in place, so ``2*u1**(2 - 1)`` is written ``2*u1``."""
-    return tuple((k, int(p.data)) for k, p in enumerate(node.parents)
-                 if type(p) is Constant and float(p.data).is_integer() and abs(p.data) < 1e6)
+    found: tuple[tuple[int, int], ...] = ()
+    for k, p in enumerate(node.parents):
+        if type(p) is Constant:
+            data = p._data  # a Constant's is a float
+            if data.is_integer() and -1e6 < data < 1e6:
+                found += ((k, int(data)),)
+    return found
 
 
 def runtime(backend: str) -> dict[str, Any]:
@@ -465,18 +476,21 @@ def _named(graph: Graph, inputs: tuple[Value, ...], backend: str,
             plan.see(line)
             if kept is not None:
                 kept.append(line)
-                if len(kept) > CHUNK:
-                    kept = None  # a big graph: written again, part by part
+                if len(kept) > KEEP:
+                    kept = None  # a very big graph: written again, part by part
         returns = emitter.returns
         grads = ", ".join(returns)
         result = f"{ids[graph.output]}, ({grads}{',' if len(returns) == 1 else ''})"
-        if kept is not None:
+        if kept is not None and len(kept) <= CHUNK:
             yield "\n".join([*head, *(f"    {s.text}" for s in kept),
                              f"    return {result}"]) + "\n"
             return
         plan.end([ids[graph.output], *returns])
         yield plan.driver(name, params, head[1], result)
-        yield from plan.parts(_Emitter(graph, inputs, backend, comments, wrt).statements())
+        again = (iter(kept) if kept is not None
+                 else _Emitter(graph, inputs, backend, comments, wrt).statements())
+        del kept
+        yield from plan.parts(again)
 
     def lines() -> list[str]:
         return "".join(functions()).splitlines()

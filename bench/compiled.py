@@ -793,7 +793,32 @@ def render(w2: W2, chains: list[Chain], fit: Fit, quick: bool, settings: Setting
                  "(the other engines' steps update theirs, as the benchmark's W2 does): its "
                  "time depends on how many points violate the margin, the others' does not.")
     lines += ["", "## Notes", "", *(f"- {note}" for note in notes), ""]
+    lines += ["## The goals not met: what limits them, what was tried", "",
+              *(f"- {gap}" for gap in GAPS), ""]
     return "\n".join(lines)
+
+
+# Written by hand (not measured here): what the unmet goals' limits are, and what was tried.
+GAPS = (
+    "NumPy over the batch (≤ 3× the hand-written batch step): the compiled code is the "
+    "scalar graph's, one NumPy call per scalar operation on arrays of 100 (3,890 calls, "
+    "~0.6 µs each, whatever the batch size); the hand-written step uses ~50 matrix calls. "
+    "Closing the gap means recognising a layer (the neurons' shared inputs) and emitting "
+    "one matrix product for it: a compiler from scalar graphs to tensor programs, not done. "
+    "Tried: calling the code on the arrays as given instead of broadcasting every input and "
+    "copying every output first (the wrapper had been 60% of a call), and asking only for "
+    "the weights' gradients (wrt=, 5% fewer operations).",
+    "nn.fit(compile=True) ≥ 20× eager: the steps themselves run 37× faster; what keeps the "
+    "whole run under 20× is the compile (printing and compiling one example's graph, and "
+    "checking every example's graph shape before training) and the per-step shape check of "
+    "one example (about 20% of a step). Measured without the per-step check the run is "
+    "~22×, but a branch on a value would then go unseen; kept.",
+    "W2 compile time (well under 10 eager steps): 130,000 statements, about half of it "
+    "CPython's own compile() (≈7 µs a line) and half writing the lines. Tried: no comments "
+    "in the code that runs (a fifth of the time), the parts written from one pass instead "
+    "of two (a fifth again), per-rule format strings instead of string replacements, "
+    "gradients passed on unchanged given no line of their own (a third fewer lines).",
+)
 
 
 # ---------------------------------------------------------------- main

@@ -212,6 +212,101 @@ assert page.steps == len(backward_pass) == 5
 page
 
 # %% [markdown]
+# ## The cost, plotted (slides "Create a cost function")
+#
+# "Define the cost function $C = \frac12(\text{target} - \text{out})^2$. Plot it. **Q:** Where
+# is the cost zero? **A:** When $\text{out} = \text{target}$." Its slope $\frac{dC}{d\,\text{out}}
+# = \text{out} - \text{target}$ is negative left of the target and positive right of it ("Does
+# this derivative make sense?"). `kramer_cost()` is the slide's chain with `C` on top: at the
+# first guess, $\text{out} = 0.3638$, so $C = 0.0565$ and the slope is $-0.3362$. The curve is
+# the engine's $C$ and $\frac{dC}{d\,\text{out}}$ over a grid of $\text{out}$, checked against
+# the formulas by hand.
+
+# %%
+import itertools
+
+from autograd_lite.lectures import KRAMER_TARGET, kramer_cost, kramer_descent
+
+out_grid = np.linspace(-0.3, 1.7, 201)        # out = 0.7 is on the grid (index 100)
+C_of_out, dC_dout = [], []
+for out_value in out_grid:
+    o = Value(out_value, "out")
+    C = 0.5 * (KRAMER_TARGET - o) ** 2
+    C.backward()
+    C_of_out.append(C.data)
+    dC_dout.append(o.grad)
+assert np.allclose(C_of_out, 0.5 * (KRAMER_TARGET - out_grid) ** 2, rtol=1e-14, atol=0)
+assert np.allclose(dC_dout, out_grid - KRAMER_TARGET, rtol=1e-14, atol=1e-16)
+lowest = int(np.argmin(C_of_out))
+assert math.isclose(out_grid[lowest], KRAMER_TARGET) and C_of_out[lowest] < 1e-30
+assert all(g < 0 for g in dC_dout[:lowest]) and all(g > 0 for g in dC_dout[lowest + 1:])
+
+first = kramer_cost()                          # the slide's first guess, target 0.7
+first["C"].backward()
+print(f"first guess: out = {first['out'].data:.4f}, C = {first['C'].data:.4f}, "
+      f"dC/dout = {first['out'].grad:.4f}")
+assert round(first["C"].data, 4) == 0.0565 and round(first["out"].grad, 4) == -0.3362
+
+fig, ax = plt.subplots(figsize=(7, 3))
+ax.plot(out_grid, C_of_out, label="C = ½(target − out)²")
+o0, C0, g0 = first["out"].data, first["C"].data, first["out"].grad
+ax.plot([o0 - 0.25, o0 + 0.25], [C0 - 0.25 * g0, C0 + 0.25 * g0], "C1--",
+        label=f"slope dC/dout = out − target = {g0:.3f}")
+ax.plot(o0, C0, "C1o")
+ax.axvline(KRAMER_TARGET, color="gray", ls=":", lw=1)
+ax.annotate("C = 0 at out = target", (KRAMER_TARGET, 0), (0.9, 0.25),
+            arrowprops={"arrowstyle": "->", "color": "gray"}, fontsize=8)
+ax.set(xlabel="out", ylabel="C", title="the cost against out (target 0.7)", ylim=(-0.02, 0.6))
+ax.legend(fontsize=8, loc="upper left");
+
+# %% [markdown]
+# "If *out* depends on weights, so does the cost. Plot cost $C$ versus $w_1$ and $w_2$": with
+# $s_0 = 2$ and $w_0 = 2$ fixed, $s_1 = 0.982$ and $\text{out} = w_2\, S(w_1 \cdot 0.982)$.
+# "Our initial, randomly chosen weights" are $(w_1, w_2) = (1, 0.5)$; "move *downhill*". The
+# path is gradient descent on $w_1$ and $w_2$, derived in the next section
+# (`kramer_descent(steps, alpha, wrt=("w1", "w2"))`, $\alpha = 0.5$): its first step is the
+# lecture's $w_1 \leftarrow 1.0164$, $w_2 \leftarrow 0.6223$. The surface has no single lowest
+# point: $C = 0$ all along the valley $w_2 = 0.7 / S(0.982\, w_1)$ (dotted), and the marble
+# rolls to the nearest part of it.
+
+# %%
+def S_by_hand(x):
+    return 1 / (1 + np.exp(-x))
+
+
+w1_grid = np.linspace(-3, 5, 81)
+w2_grid = np.linspace(-0.5, 2.0, 51)
+surface = np.array([[kramer_cost(w1=a, w2=b)["C"].data for a in w1_grid] for b in w2_grid])
+s1_fixed = S_by_hand(2.0 * 2.0)                           # s1 = S(w0·s0) = 0.982
+W1, W2 = np.meshgrid(w1_grid, w2_grid)
+assert np.allclose(surface, 0.5 * (0.7 - W2 * S_by_hand(W1 * s1_fixed)) ** 2, rtol=1e-13)
+
+path = kramer_descent(40, 0.5, wrt=("w1", "w2"))          # 41 points, the first guess first
+path_C = [p["C"] for p in path]
+assert round(path[1]["w1"], 4) == 1.0164 and round(path[1]["w2"], 4) == 0.6223
+assert all(b < a for a, b in itertools.pairwise(path_C))         # always downhill
+assert path_C[-1] < 1e-6 and all(p["w0"] == 2.0 for p in path)             # w0 stays
+end = path[-1]
+assert math.isclose(end["w2"] * S_by_hand(end["w1"] * s1_fixed), 0.7, rel_tol=1e-3)  # valley
+print(f"C: {path_C[0]:.4f} at (w1, w2) = (1, 0.5) -> {path_C[-1]:.1e} at "
+      f"({end['w1']:.4f}, {end['w2']:.4f}) after {len(path) - 1} steps")
+
+fig = plt.figure(figsize=(10, 3.8))
+ax_3d = fig.add_subplot(1, 2, 1, projection="3d")
+ax_3d.plot_surface(W1, W2, surface, cmap="viridis", alpha=0.7, linewidth=0)
+ax_3d.plot([p["w1"] for p in path], [p["w2"] for p in path], path_C, "r.-", ms=3, zorder=5)
+ax_3d.set(xlabel="w1", ylabel="w2", zlabel="C", title="C(w1, w2), w0 = 2")
+ax_c = fig.add_subplot(1, 2, 2)
+shown = ax_c.contourf(W1, W2, surface, levels=20, cmap="viridis")
+fig.colorbar(shown, ax=ax_c, label="C")
+ax_c.plot(w1_grid, 0.7 / S_by_hand(w1_grid * s1_fixed), "w:", label="valley: C = 0")
+ax_c.plot([p["w1"] for p in path], [p["w2"] for p in path], "r.-", ms=4,
+          label="gradient descent, α = 0.5")
+ax_c.plot(1.0, 0.5, "ro")
+ax_c.set(xlabel="w1", ylabel="w2", ylim=(-0.5, 2.0), title="downhill from the first guess")
+ax_c.legend(fontsize=8, loc="upper right");
+
+# %% [markdown]
 # ## Moving downhill: the cost and gradient descent
 #
 # Cost $C = \frac12(\text{target} - \text{out})^2$, so $\frac{dC}{d\,\text{out}} =

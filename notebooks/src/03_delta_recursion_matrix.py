@@ -130,6 +130,48 @@ for ell, s_l in enumerate(sums, start=1):
 
 
 # %% [markdown]
+# ### The recursion layer by layer, beside the scalar graph
+#
+# `delta_network(W, v0, y)` builds the same network out of scalar `Value`s with every node
+# named as on the slides (`W0[i,j]`, `s1[j]`, `v1[j]`, `L`), and `.layers()` reads the
+# slide's loop off that graph, ℓ = d − 1 down to 0: $\delta_{\ell+1} = \partial L/\partial
+# s_{\ell+1}$ (the gradients at the weighted-sum nodes), $\partial L/\partial W_\ell$ (the
+# gradients at the weights, which are $\vec v_\ell\, \delta_{\ell+1}^\top$), and
+# $(W_\ell\,\delta_{\ell+1}) \odot \sigma'(s_\ell)$ next to the graph's own $\delta_\ell$.
+# Every number must be the NumPy recursion's above.
+
+# %%
+from IPython.display import Markdown, display
+
+from autograd_lite import draw
+from autograd_lite.lectures import delta_network
+
+net = delta_network(W, v0.ravel(), y)
+for layer in net.layers():
+    ell = layer.index
+    assert np.allclose(np.reshape(layer.delta_next, (-1, 1)), delta[ell + 1], rtol=1e-12,
+                       atol=1e-15), ell
+    assert np.allclose(layer.grad_weights, dW_numpy[ell], rtol=1e-12, atol=1e-15), ell
+    if layer.recursion is not None:
+        assert np.allclose(layer.recursion, np.ravel(delta[ell]), rtol=1e-12, atol=1e-15), ell
+print(net)
+
+# %% [markdown]
+# The same view for a network small enough to draw: the first two hidden nodes of $W_0$ and
+# one output. Red is every path from a weighted sum $s_\ell$ to $L$; each `s` node's grad is
+# its δ, the number in the table's δ column.
+
+# %%
+small = delta_network([W[0][:, :2], W[1][:2, :1]], v0.ravel(), y)
+small.loss.backward()
+display(Markdown(small._repr_markdown_()))
+for layer in small.layers():
+    assert np.allclose(layer.delta_next, [s.grad for s in small.s[layer.index + 1]],
+                       rtol=1e-14, atol=0)
+draw(small.loss, highlight=[s for layer in small.s for s in layer], rankdir="TB")
+
+
+# %% [markdown]
 # The slide's table of activation functions (Name | Function | Gradient) is the engine's own
 # table of primitives, printed in the lecture's notation: σ′ = σ(1 − σ) appears as
 # `out·(1 − out)`, in the function's output, as the recursion uses it.

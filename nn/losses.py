@@ -1,9 +1,9 @@
 """Loss functions for one example, as the lectures write them. Each returns a ``Value``.
 
 Predictions may be Values or plain numbers; targets are numbers (or Values, which then
-take part in the graph). A batch's loss is the mean of its examples' losses (``fit`` does
-that). The gradients are whatever the engine's table of primitives gives; the tests check
-them against the lectures' closed forms:
+take part in the graph). A batch's loss is the mean of its examples' losses, or their sum
+(``fit(..., reduction="sum")``; ``reduce`` does either). The gradients are whatever the
+engine's table of primitives gives; the tests check them against the lectures' closed forms:
 
 =============================  =====================================  =========================
 loss                           formula                                gradient (lecture)
@@ -15,6 +15,16 @@ loss                           formula                                gradient (
 ``softmax_cross_entropy(z, k)``  −Σ t_j ln softmax(z)_j               y_i − t_i (Lecture 5)
 ``hinge(s, y)``                max(0, 1 − y·s),  y ∈ {−1, +1}         −y where y·s ≤ 1
 =============================  =====================================  =========================
+
+Sum or mean (``reduction=``). The two squared errors combine one term per output, and
+``reduction`` says how: ``"sum"`` (Σ, half_squared_error's default: Kramer's and Kauchak's
+½(y − ŷ)², H&J's ½‖v_d − y‖²) or ``"mean"`` (÷ the number of outputs, mse's default).
+``reduce(losses, reduction)`` does the same over examples, as ``fit`` does for a batch:
+Kauchak's "Σ squared error" over the training set is ``"sum"``, H&J's (1/m) Σ_i L is
+``"mean"``. With the sum a slide's α or η is the learning rate to pass as it stands; with
+the mean over n examples the same step needs lr = n·η. The cross-entropies and the hinge
+are one term each (a sum over classes weighted by target probabilities is the definition
+of softmax cross-entropy, not a choice), so they take no ``reduction``.
 """
 
 from __future__ import annotations
@@ -28,9 +38,12 @@ from autograd_lite import Constant, Value
 from autograd_lite.engine import constant
 
 __all__ = [
-    "LOSSES", "binary_cross_entropy", "binary_cross_entropy_with_logits", "get",
-    "half_squared_error", "hinge", "log_softmax", "mse", "softmax", "softmax_cross_entropy",
+    "LOSSES", "REDUCTIONS", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+    "check_reduction", "get", "half_squared_error", "hinge", "log_softmax", "mse", "reduce",
+    "softmax", "softmax_cross_entropy",
 ]
+
+REDUCTIONS = ("mean", "sum")
 
 # Every loss computes on Values only: a number given as a prediction or target becomes a
 # constant of the graph (it gets no gradient), so there is one code path, not a float twin.
@@ -92,6 +105,34 @@ def _total(terms: Sequence[Value]) -> Value:
     return total
 
 
+def check_reduction(reduction: Any, where: str) -> str:
+    """``reduction`` if it is "sum" or "mean", else an error naming ``where``."""
+    if not isinstance(reduction, str) or reduction not in REDUCTIONS:
+        raise ValueError(f"{where}: reduction must be 'sum' or 'mean', got {reduction!r}")
+    return reduction
+
+
+def _reduced(terms: Sequence[Value], reduction: str) -> Value:
+    """The terms added in order, then divided by their count for "mean" (one term: as is)."""
+    total = _total(terms)
+    if reduction == "mean" and len(terms) > 1:
+        return total / len(terms)
+    return total
+
+
+def reduce(losses: Any, reduction: str = "mean") -> Value:
+    """Several losses (one per example, say) as one: their sum, or their mean.
+
+    The terms are added in order (``((l0 + l1) + l2) …``) and, for "mean", the total is
+    divided by their number, as ``fit`` does for a mini-batch. Numbers become constants.
+
+    >>> reduce([1.0, 2.0, 6.0], "sum").data, reduce([1.0, 2.0, 6.0]).data
+    (9.0, 3.0)
+    """
+    reduction = check_reduction(reduction, "reduce")
+    return _reduced(_as_list(losses, "reduce: losses"), reduction)
+
+
 def _named(loss: Value) -> Value:
     """The loss labelled ``loss`` (a drawing shows it as one), unless it is already named
     or is a constant (numbers only: constants are shared and cannot be renamed)."""
@@ -103,20 +144,27 @@ def _named(loss: Value) -> Value:
 # ---------------------------------------------------------------- regression
 
 
-def half_squared_error(prediction: Any, target: Any) -> Value:
+def half_squared_error(prediction: Any, target: Any, reduction: str = "sum") -> Value:
     """½ Σ (target − prediction)²: Kramer's C = ½(target − out)², Kauchak's ½(y − ŷ)².
 
-    One output or a list of outputs (then summed, as in Haghtalab & Joachims' ½‖v_d − y‖²).
-    dC/dprediction = prediction − target.
+    One output or a list of outputs, then summed as in Haghtalab & Joachims' ½‖v_d − y‖²
+    (``reduction="mean"``: ½ (1/n) Σ instead). dC/dprediction = prediction − target
+    (÷ n for the mean).
     """
+    reduction = check_reduction(reduction, "half_squared_error")
     pairs = _pairs(prediction, target, "half_squared_error")
-    return _named(_total([0.5 * (t - y) ** 2 for y, t in pairs]))
+    return _named(_reduced([0.5 * (t - y) ** 2 for y, t in pairs], reduction))
 
 
-def mse(prediction: Any, target: Any) -> Value:
-    """Mean squared error over the outputs: (1/n) Σ (prediction − target)²."""
+def mse(prediction: Any, target: Any, reduction: str = "mean") -> Value:
+    """Mean squared error over the outputs: (1/n) Σ (prediction − target)²
+    (``reduction="sum"``: Σ (prediction − target)², without the ½)."""
+    reduction = check_reduction(reduction, "mse")
     pairs = _pairs(prediction, target, "mse")
-    return _named(_total([(y - t) ** 2 for y, t in pairs]) / len(pairs))
+    terms = [(y - t) ** 2 for y, t in pairs]
+    if reduction == "mean":  # also for one output: ÷ 1, the graph it always had
+        return _named(_total(terms) / len(terms))
+    return _named(_total(terms))
 
 
 # ---------------------------------------------------------------- binary classification

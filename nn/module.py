@@ -48,6 +48,52 @@ def _check_activation(activation: str, where: str) -> str:
     return activation
 
 
+def _resolve_activation(activation: Any, nonlin: bool | None, where: str) -> str:
+    """The activation's name from ``activation=`` or micrograd's ``nonlin=`` (True is
+    micrograd's ReLU, False its linear neuron); None is the default, tanh."""
+    if isinstance(activation, bool):  # micrograd's Neuron(nin, False): nonlin, positionally
+        raise TypeError(
+            f"{where}: activation must be a name such as 'relu', not {activation!r}. "
+            f"micrograd's nonlin={activation} is activation="
+            f"{'relu' if activation else 'linear'!r} here (Neuron and Layer also take "
+            "nonlin= as a keyword)")
+    if nonlin is not None:
+        if not isinstance(nonlin, bool):
+            raise TypeError(f"{where}: nonlin (micrograd's switch) must be True or False, "
+                            f"not {type(nonlin).__name__}; or give activation='relu' etc.")
+        if activation is not None:
+            raise TypeError(f"{where}: give activation= or micrograd's nonlin=, not both "
+                            f"(nonlin={nonlin} means activation="
+                            f"{'relu' if nonlin else 'linear'!r})")
+        return "relu" if nonlin else "linear"
+    return _check_activation("tanh" if activation is None else activation, where)
+
+
+def _check_alpha(alpha: Any, activations_used: Sequence[str], where: str) -> float:
+    """leaky_relu's slope for z < 0, a finite number; below 1 when leaky_relu is used.
+
+    The lecture defines LReLU(z) = max(αz, z) "for α < 1"; the engine computes the piecewise
+    form z (z ≥ 0), αz (z < 0), which is the same function exactly when α ≤ 1. For α > 1
+    they differ (max(αz, z) is αz for z > 0 and z for z < 0), and α = 1 is no activation
+    at all, so a network asking for leaky_relu with α ≥ 1 is refused here (the engine's
+    ``leaky_relu(x, alpha)`` itself takes any α and computes the piecewise form).
+    """
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
+        raise TypeError(f"{where}: alpha (leaky_relu's slope) must be a number, "
+                        f"not {type(alpha).__name__}")
+    slope = float(alpha)
+    if not math.isfinite(slope):
+        raise ValueError(f"{where}: alpha (leaky_relu's slope) must be finite, got {slope!r}")
+    if "leaky_relu" in activations_used and slope >= 1:
+        raise ValueError(
+            f"{where}: leaky_relu needs alpha < 1, got {alpha!r}. The lecture's "
+            "LReLU(z) = max(αz, z) is defined for α < 1, where it equals the piecewise z "
+            "(z ≥ 0), αz (z < 0) that the engine computes; for α > 1 the two differ "
+            "(max(αz, z) is αz for z > 0, z for z < 0), and α = 1 is no activation at all "
+            "(that is activation='linear')")
+    return slope
+
+
 def _check_size(size: Any, what: str) -> int:
     if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1:
         raise ValueError(f"{what} must be a positive int, got {size!r}")
@@ -195,17 +241,20 @@ class Module:
 class Neuron(Module):
     """activation(w·x + b): ``nin`` weights ``w`` (Values) and a bias ``b`` (or None).
 
-    ``seed`` is an int, a ``random.Random`` or None (fresh randomness); the global
-    ``random`` module is never touched. ``name`` prefixes the labels (``L1.N0`` →
+    ``activation`` is a name from ``activations()``; None (the default) is "tanh".
+    ``alpha`` is leaky_relu's slope for z < 0 (below 1: see ``_check_alpha``).
+    micrograd's ``nonlin=True`` / ``nonlin=False`` is accepted for ``activation="relu"`` /
+    ``"linear"``. ``seed`` is an int, a ``random.Random`` or None (fresh randomness); the
+    global ``random`` module is never touched. ``name`` prefixes the labels (``L1.N0`` →
     ``L1.N0.w0``). ``fan_out`` only tunes the Glorot initialisation (the layer passes it).
     """
 
-    def __init__(self, nin: int, activation: str = "tanh", bias: bool = True,
+    def __init__(self, nin: int, activation: str | None = None, bias: bool = True,
                  seed: Seed = None, *, alpha: float = 0.01, name: str = "",
-                 fan_out: int = 1) -> None:
+                 fan_out: int = 1, nonlin: bool | None = None) -> None:
         self.nin = _check_size(nin, "Neuron nin (the number of inputs)")
-        self.activation = _check_activation(activation, "Neuron")
-        self.alpha = float(alpha)
+        self.activation = activation = _resolve_activation(activation, nonlin, "Neuron")
+        self.alpha = _check_alpha(alpha, [activation], "Neuron")
         self.name = name
         rng = _rng(seed)
         limit = init_limit(activation, self.nin, _check_size(fan_out, "fan_out"))
@@ -245,13 +294,16 @@ class Layer(Module):
     """``nout`` neurons that all see the same ``nin`` inputs.
 
     Calling it returns a list of ``nout`` Values (a single Value when ``nout == 1``).
+    ``activation`` (None: "tanh"), ``alpha`` and micrograd's ``nonlin=`` as for ``Neuron``.
     """
 
-    def __init__(self, nin: int, nout: int, activation: str = "tanh", bias: bool = True,
-                 seed: Seed = None, *, alpha: float = 0.01, name: str = "") -> None:
+    def __init__(self, nin: int, nout: int, activation: str | None = None, bias: bool = True,
+                 seed: Seed = None, *, alpha: float = 0.01, name: str = "",
+                 nonlin: bool | None = None) -> None:
         self.nin = _check_size(nin, "Layer nin (the number of inputs)")
         self.nout = _check_size(nout, "Layer nout (the number of neurons)")
-        self.activation = _check_activation(activation, "Layer")
+        self.activation = activation = _resolve_activation(activation, nonlin, "Layer")
+        _check_alpha(alpha, [activation], "Layer")
         self.name = name
         rng = _rng(seed)
         prefix = f"{name}." if name else ""
@@ -280,7 +332,11 @@ class MLP(Module):
 
     Hidden layers use ``activation``, the last layer ``output_activation``. Calling the
     model on a list of ``nin`` numbers or Values returns a Value when the last layer has
-    one output, else a list. ``seed`` makes the initialisation reproducible.
+    one output, else a list. ``seed`` makes the initialisation reproducible. ``alpha`` is
+    leaky_relu's slope (below 1). The default hidden activation is tanh (micrograd's MLP
+    uses ReLU: pass ``activation="relu"``). With ``activation="linear"`` the network is one
+    linear map however deep: W = W2·W1, b = W2·b1 + b2 (Lecture 5: "more layers of linear
+    units do not help").
 
     >>> model = MLP(2, [4, 1], activation="tanh", output_activation="sigmoid", seed=0)
     >>> [name for name, _ in model.named_parameters()][:3]
@@ -295,8 +351,10 @@ class MLP(Module):
             raise ValueError(f"MLP nouts must be a non-empty list of layer sizes, e.g. [4, 1], "
                              f"got {nouts!r}")
         sizes = [self.nin] + [_check_size(n, f"MLP nouts[{i}]") for i, n in enumerate(nouts)]
-        self.activation = _check_activation(activation, "MLP activation")
-        self.output_activation = _check_activation(output_activation, "MLP output_activation")
+        self.activation = _resolve_activation(activation, None, "MLP activation")
+        self.output_activation = _resolve_activation(output_activation, None,
+                                                     "MLP output_activation")
+        _check_alpha(alpha, [self.activation, self.output_activation], "MLP")
         rng = _rng(seed)
         last = len(nouts) - 1
         self.layers = [

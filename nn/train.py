@@ -42,8 +42,9 @@ class History:
     """What happened during ``fit``: plot ``history.loss`` against ``range(history.epochs)``.
 
     ``loss[e]`` is the mean training loss over the examples of epoch ``e`` (each example's
-    loss taken with the weights in place when its mini-batch was evaluated);
-    ``step_loss`` has one entry per optimizer step; ``lr`` the rate used in each epoch;
+    loss taken with the weights in place when its mini-batch was evaluated), their sum
+    with ``fit(..., reduction="sum")``; ``step_loss`` has one entry per optimizer step (the
+    batch loss, reduced the same way); ``lr`` the rate used in each epoch;
     ``metrics[name]`` one value per epoch, measured after the epoch.
 
     With ``fit(..., record=True)`` also a replay of the training (else both stay empty):
@@ -115,11 +116,12 @@ def _positive_int(x: Any, what: str) -> int:
     return int(x)
 
 
-def _mean(values: Sequence[Value]) -> Value:
+def _mean(values: Sequence[Value], reduction: str = "mean") -> Value:
+    """The batch loss: the examples' losses added in order, then ÷ n for "mean"."""
     total = values[0]
     for v in values[1:]:
         total = total + v
-    return total / len(values) if len(values) > 1 else total
+    return total / len(values) if len(values) > 1 and reduction == "mean" else total
 
 
 def _example_loss(loss: Callable[[Any, Any], Value], model: Any, x: Any, y: Any,
@@ -244,8 +246,9 @@ class _Loop:
                  epochs: int, batch: int, shuffle: bool, rng: random.Random,
                  schedule: Callable[[int], float] | None, target_loss: float | None,
                  metrics: dict[str, Metric], progress: bool | None, file: TextIO,
-                 recorded: list[Value] | None) -> None:
+                 recorded: list[Value] | None, reduction: str = "mean") -> None:
         self.model, self.xs, self.ys, self.optimizer = model, xs, ys, optimizer
+        self.summed = reduction == "sum"  # a batch loss is a sum: epoch loss = Σ of them
         self.epochs, self.batch, self.shuffle, self.rng = epochs, batch, shuffle, rng
         self.schedule, self.target_loss, self.metrics = schedule, target_loss, metrics
         self.progress, self.file, self.recorded = progress, file, recorded
@@ -289,8 +292,8 @@ class _Loop:
                                             f"{exc}", epoch + 1) from None
                     history.step_loss.append(batch_loss)
                     history.steps += 1
-                    epoch_total += batch_loss * len(chosen)
-                epoch_loss = epoch_total / len(order)
+                    epoch_total += batch_loss if self.summed else batch_loss * len(chosen)
+                epoch_loss = epoch_total if self.summed else epoch_total / len(order)
                 history.loss.append(epoch_loss)
                 history.lr.append(optimizer.lr)
                 if record:
@@ -316,11 +319,13 @@ class _Loop:
 
 
 def _eager_step(loss: Callable[[Any, Any], Value], model: Any, optimizer: Optimizer,
-                xs: list[Any], ys: list[Any]) -> Step:
-    """The engine's step: the batch's graph (the mean of its examples' losses), backward."""
+                xs: list[Any], ys: list[Any], reduction: str = "mean") -> Step:
+    """The engine's step: the batch's graph (the mean or sum of its examples' losses),
+    backward."""
 
     def step(epoch: int, chosen: list[int]) -> float:
-        batch_loss = _mean([_example_loss(loss, model, xs[i], ys[i], i) for i in chosen])
+        batch_loss = _mean([_example_loss(loss, model, xs[i], ys[i], i) for i in chosen],
+                           reduction)
         optimizer.zero_grad()
         batch_loss.backward()
         return batch_loss.data
@@ -485,8 +490,9 @@ class _CompiledStep:
     """One example's loss graph, compiled once: a mini-batch is one call (NumPy arrays,
     one element per example), and the step sets each parameter's ``.grad`` from it.
 
-    The graph is ``loss × w`` with ``w`` an input set to the batch's 1/n: the backward pass
-    then starts from the very number eager fit's mean gives each example (d mean / d loss),
+    The graph is ``loss × w`` with ``w`` an input set to the batch's 1/n (1 for
+    ``reduction="sum"``): the backward pass then starts from the very number eager fit's
+    mean (or sum) gives each example (d mean / d loss),
     so every gradient is the same product of the same factors as eager fit's, and d/dw is
     the example's loss itself. Each parameter's gradient is the sum of its examples'
     contributions, added in the order eager fit's backward pass adds them (the batch's
@@ -501,9 +507,10 @@ class _CompiledStep:
     """
 
     def __init__(self, loss: Callable[[Any, Any], Value], model: Any, optimizer: Optimizer,
-                 xs: list[Any], ys: list[Any], eager: Step) -> None:
+                 xs: list[Any], ys: list[Any], eager: Step, reduction: str = "mean") -> None:
         started = time.perf_counter()
         self.loss, self.model, self.eager = loss, model, eager
+        self.summed = reduction == "sum"
         self.params = params = [p for p in _unique([*model.parameters(), *optimizer.params])
                                 if type(p) is not Constant]
         trained = set(optimizer.params)
@@ -581,7 +588,8 @@ class _CompiledStep:
             except _NotBuiltError:
                 self.eager(epoch, chosen)  # the error eager fit gives here (an overflow ...)
                 raise  # none: the Value leaves were the trouble
-        weight = 1.0 / n if n > 1 else 1.0  # d mean / d loss, as _mean's division gives it
+        # d mean / d loss, as _mean's division gives it (d sum / d loss = 1)
+        weight = 1.0 / n if n > 1 and not self.summed else 1.0
         values = [p.data for p in self.params]
         np = self.np
         if np is None:
@@ -607,6 +615,8 @@ class _CompiledStep:
         for p, total, kept in zip(self.params, sums.tolist(), self.kept):
             p.grad = total + p.grad if kept else total
         losses = table[-1]  # d/d weight: each example's loss
+        if self.summed:
+            return float(np.cumsum(losses)[-1])
         return float(np.cumsum(losses)[-1] / n) if n > 1 else float(losses[0])
 
     def _python(self, epoch: int, chosen: list[int], values: list[float],
@@ -628,6 +638,8 @@ class _CompiledStep:
         total_loss = rows[0][-1]
         for grads in rows[1:]:
             total_loss += grads[-1]
+        if self.summed:
+            return total_loss
         return total_loss / n if (n := len(rows)) > 1 else total_loss
 
 
@@ -636,11 +648,16 @@ def fit(model: Any, data: Any, loss: str | Callable[[Any, Any], Value] = "half_s
         batch_size: int | None = None, shuffle: bool = True, seed: int | None = 0,
         schedule: Callable[[int], float] | None = None, target_loss: float | None = None,
         metrics: dict[str, Metric] | None = None, progress: bool | None = None,
-        file: TextIO | None = None, record: bool = False, compile: bool = False) -> History:
+        file: TextIO | None = None, record: bool = False, compile: bool = False,
+        reduction: str = "mean") -> History:
     """Train ``model`` on ``data = (xs, ys)`` and return the loss ``History``.
 
     - ``loss``: a name from ``nn.losses`` (``"hinge"``) or a function
       ``(prediction, target) -> Value``; a mini-batch's loss is the mean over its examples.
+    - ``reduction``: ``"mean"`` (the default; H&J's (1/m) Σ) or ``"sum"`` (Kauchak's and
+      Kramer's Σ over the examples): the batch loss that is differentiated, so a slide's
+      α or η is ``lr`` as it stands. On a batch of n, "sum" with lr=η takes the step
+      "mean" takes with lr=n·η. ``history.loss`` is then the epoch's sum, not its mean.
     - ``optimizer``: any ``nn.optim`` optimizer; default ``SGD(model, lr=lr or 0.1)``.
     - ``batch_size``: examples per step; None (the default) is the whole set each step,
       1 is online SGD. ``shuffle``: reshuffle the order every epoch, with a private
@@ -662,6 +679,7 @@ def fit(model: Any, data: Any, loss: str | Callable[[Any, Any], Value] = "half_s
     """
     xs, ys = _examples(data)
     loss_fn = L.get(loss)
+    reduction = L.check_reduction(reduction, "fit")
     epochs = _positive_int(epochs, "fit epochs")
     batch = len(xs) if batch_size is None else _positive_int(batch_size, "fit batch_size")
     if not callable(model) or not hasattr(model, "parameters"):
@@ -688,14 +706,14 @@ def fit(model: Any, data: Any, loss: str | Callable[[Any, Any], Value] = "half_s
     loop = _Loop(model, xs, ys, optimizer, epochs=epochs, batch=batch, shuffle=shuffle,
                  rng=random.Random(seed), schedule=schedule, target_loss=target_loss,
                  metrics=metrics, progress=progress, file=sys.stderr if file is None else file,
-                 recorded=_recordable(model) if record else None)
-    eager = _eager_step(loss_fn, model, optimizer, xs, ys)
+                 recorded=_recordable(model) if record else None, reduction=reduction)
+    eager = _eager_step(loss_fn, model, optimizer, xs, ys, reduction)
     if not compile:
         return loop.run(eager)
     start = time.perf_counter()
     try:
         checkpoint = _Checkpoint(model, optimizer, loop.rng)
-        step = _CompiledStep(loss_fn, model, optimizer, xs, ys, eager)
+        step = _CompiledStep(loss_fn, model, optimizer, xs, ys, eager, reduction)
     except _FallbackError as reason:
         _warn(f"{reason}; training eagerly instead")
         return loop.run(eager, start)

@@ -150,7 +150,8 @@ def _activate(z: Value, activation: str, alpha: float) -> Value:
     return primitive(z)
 
 
-def _check_inputs(inputs: Any, nin: int, where: str) -> list[Value | float]:
+def _check_inputs(inputs: Any, nin: int, where: str,
+                  labels: Sequence[str] | None = None) -> list[Value | float]:
     """The inputs as a list of Values/floats, or an error saying what is wrong and where."""
     if isinstance(inputs, (Value, numbers.Real)) and not isinstance(inputs, bool):
         inputs = [inputs]  # a single number for a one-input model
@@ -172,7 +173,7 @@ def _check_inputs(inputs: Any, nin: int, where: str) -> list[Value | float]:
                 raise ValueError(f"{where}: input {position} is {number!r}, not a finite number")
             # A leaf named x0, x1 … (not a number folded into each neuron), so that a drawing
             # shows one node per input, shared by every neuron of the first layer.
-            checked.append(Value(number, f"x{position}"))
+            checked.append(Value(number, labels[position] if labels else f"x{position}"))
         else:
             raise TypeError(f"{where}: input {position} must be a number or a Value, "
                             f"not {type(item).__name__}")
@@ -327,6 +328,44 @@ class Layer(Module):
         return f"Layer({self.nin}, {self.nout}, activation={self.activation!r}{bias})"
 
 
+NOTATIONS = ("nn", "kauchak", "hj")
+"""How ``MLP(..., notation=...)`` names its nodes: nn's own, Kauchak's, Haghtalab & Joachims'."""
+
+
+def _name_as_lecture(model: MLP, notation: str) -> list[str] | None:
+    """Relabel ``model``'s parameters and the nodes its neurons make as ``notation`` writes
+    them; the labels its numeric inputs get (None: nn's own ``x0``, ``x1`` ...)."""
+    if notation == "nn":
+        return None
+    layers = model.layers
+    if notation == "kauchak":
+        if len(layers) != 2 or layers[1].nout != 1:
+            raise ValueError("MLP notation='kauchak' is Kauchak's network: one hidden layer "
+                             "and one output, e.g. MLP(2, [3, 1], notation='kauchak')")
+        wide = max(model.nin, layers[0].nout) >= 10  # w1_12, not w112
+        for k, neuron in enumerate(layers[0].neurons, start=1):
+            for j, w in enumerate(neuron.w, start=1):
+                w.label = f"w{k}_{j}" if wide else f"w{k}{j}"
+            if neuron.b is not None:
+                neuron.b.label = f"b{k}"
+            neuron._z_label, neuron._a_label = f"z{k}", f"h{k}"
+        out = layers[1].neurons[0]
+        for k, v in enumerate(out.w, start=1):
+            v.label = f"v{k}"
+        if out.b is not None:
+            out.b.label = "b"
+        out._z_label, out._a_label = "z", "yhat"
+        return [f"x{j}" for j in range(1, model.nin + 1)]
+    for ell, layer in enumerate(layers):  # Haghtalab & Joachims: s_l = W_(l-1)^T v_(l-1)
+        for j, neuron in enumerate(layer.neurons):
+            for i, w in enumerate(neuron.w):
+                w.label = f"W{ell}[{i},{j}]"
+            if neuron.b is not None:
+                neuron.b.label = f"b{ell}[{j}]"
+            neuron._z_label, neuron._a_label = f"s{ell + 1}[{j}]", f"v{ell + 1}[{j}]"
+    return [f"v0[{i}]" for i in range(model.nin)]
+
+
 class MLP(Module):
     """A multi-layer perceptron: ``nin`` inputs, then one layer per entry of ``nouts``.
 
@@ -338,14 +377,25 @@ class MLP(Module):
     linear map however deep: W = W2·W1, b = W2·b1 + b2 (Lecture 5: "more layers of linear
     units do not help").
 
+    ``notation`` names every node as a lecture does, so that trace, explain, draw and the
+    explorer print the slide's symbols (see ``NOTATIONS``): ``"nn"`` (the default,
+    ``L1.N0.w0``, ``L1.N0.z``, ``L1.N0.a``, inputs ``x0``, ``x1``, grouped by layer and
+    neuron in drawings); ``"kauchak"`` (one hidden layer and one output, Kauchak's 1-based
+    ``x_j``, ``w_kj``, ``h_k``, ``v_k``: inputs ``x1``, weights ``w12``, biases ``b1``,
+    sums ``z1``, hidden outputs ``h1``, output weights ``v1``, bias ``b``, output ``yhat``);
+    ``"hj"`` (Haghtalab & Joachims: ``v0[i]`` the inputs, ``W0[i,j]`` from unit i of layer
+    0 to unit j of layer 1, ``b0[j]``, sums ``s1[j]``, outputs ``v1[j]``).
+
     >>> model = MLP(2, [4, 1], activation="tanh", output_activation="sigmoid", seed=0)
     >>> [name for name, _ in model.named_parameters()][:3]
     ['L1.N0.w0', 'L1.N0.w1', 'L1.N0.b']
+    >>> [name for name, _ in MLP(2, [2, 1], notation="kauchak").named_parameters()][:3]
+    ['w11', 'w12', 'b1']
     """
 
     def __init__(self, nin: int, nouts: Sequence[int], activation: str = "tanh",
                  output_activation: str = "linear", bias: bool = True, seed: Seed = None,
-                 *, alpha: float = 0.01) -> None:
+                 *, alpha: float = 0.01, notation: str = "nn") -> None:
         self.nin = _check_size(nin, "MLP nin (the number of inputs)")
         if isinstance(nouts, numbers.Integral) or not isinstance(nouts, Sequence) or not nouts:
             raise ValueError(f"MLP nouts must be a non-empty list of layer sizes, e.g. [4, 1], "
@@ -362,9 +412,16 @@ class MLP(Module):
                   bias, rng, alpha=alpha, name=f"L{i + 1}")
             for i in range(len(nouts))
         ]
+        if notation not in NOTATIONS:
+            raise ValueError(f"MLP notation must be one of {', '.join(map(repr, NOTATIONS))}, "
+                             f"not {notation!r}")
+        self.notation = notation
+        self._input_labels = _name_as_lecture(self, notation)
 
     def __call__(self, inputs: Any) -> Value | list[Value]:
-        xs: Sequence[Value | float] = _check_inputs(inputs, self.nin, "MLP")
+        # numbers become input leaves named as the notation names them (x0, x1 / x1, x2 ...)
+        xs: Sequence[Value | float] = _check_inputs(inputs, self.nin, "MLP",
+                                                     self._input_labels)
         for layer in self.layers:
             xs = layer._forward(xs)
         outputs = [x for x in xs if isinstance(x, Value)]  # a layer's outputs are Values

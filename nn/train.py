@@ -185,14 +185,17 @@ def gradient_sizes(model: Any) -> dict[str, float]:
                         f"not {type(model).__name__}")
     totals: dict[str, list[float]] = {}
     seen: set[int] = set()
+    # An MLP knows its layers (whatever its notation labels them); otherwise the label says.
+    layer_of = {id(p): f"L{k}" for k, layer in enumerate(getattr(model, "layers", ()), start=1)
+                for p in layer.parameters()}
     for p in model.parameters():
         if id(p) in seen:  # a parameter shared between places counts once
             continue
         seen.add(id(p))
-        if not p.label:
+        if id(p) not in layer_of and not p.label:
             raise ValueError("gradient_sizes: a parameter has no label; layers are read "
                              "from labels such as 'L1.N0.w0'")
-        group = totals.setdefault(_parameter_group(p.label), [0.0, 0])
+        group = totals.setdefault(layer_of.get(id(p)) or _parameter_group(p.label), [0.0, 0])
         group[0] += abs(p.grad)
         group[1] += 1
     return {name: total / count for name, (total, count) in totals.items()}

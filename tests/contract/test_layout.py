@@ -42,6 +42,8 @@ LAYERS: dict[str, int] = {
     "autograd_lite": 9,  # the package's front door: the user's names
     "nn": 10,  # built on autograd_lite; never imported by it, but by the front ends
     "autograd_lite.cli": 11,
+    "autograd_lite.testing.backprop_check": 11,  # a NumPy backprop against the same nn network
+    "autograd_lite.testing.pytest_plugin": 12,  # the gradient_check fixture: every check
     "autograd_lite.__main__": 12,
 }
 

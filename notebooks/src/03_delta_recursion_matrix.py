@@ -326,3 +326,83 @@ assert losses[-1] < 0.01
 # the starts); change the constant 0.3; try another seed for the random start. The slide's
 # second piece of advice — *run separate SGDs and take the best* — is the loop you would
 # write around `train`.
+
+# %% [markdown]
+# ## Checking the recursion with `check_backprop`
+#
+# What this notebook did by hand — the same network out of `Value`s, every weight's gradient
+# compared — `autograd_lite.testing.check_backprop` does for any NumPy backprop. The student's
+# code is wrapped as one function `backprop(Ws, x, t) -> grads`: the weight matrices in the
+# column convention above, the input and the target; one gradient per matrix, shaped like it.
+# The checker reads the layers off the shapes ($W_0$ has one row more than $x$ has entries:
+# the bias, from the 1 in $\vec v_0 = (\vec x, 1)$; $W_1$, $W_2$ have none), builds the same
+# network with `nn`, and compares all 27 entries.
+
+# %%
+from autograd_lite.testing import check_backprop
+
+
+def backprop(W, x, y):
+    s, v = forward(W, np.vstack([x, [[1.0]]]))
+    _, dW = backward(W, s, v, y)
+    return dW
+
+
+report = check_backprop(backprop, W, x, y)
+print(report)
+assert report.ok and report.compared == 27
+
+# %% [markdown]
+# It can also draw the networks itself: Hypothesis picks seeds, each gives random weights, an
+# input and a target for a network of these sizes (here with the bias on the input only).
+
+# %%
+print(check_backprop(backprop, sizes=[2, 4, 3, 1], bias=[True, False, False], max_examples=25))
+
+# %% [markdown]
+# ### A deliberately broken version
+#
+# The classic slip: `sigma_prime` applied to the layer's *values* $\vec v_\ell = \sigma(s_\ell)$
+# instead of its weighted sums $s_\ell$ — one character, `v` for `s`, in the recursion's line.
+# Nothing crashes, the loss still goes down a little, and the numbers are wrong.
+
+# %%
+def backward_broken(W, s, v, y):
+    d = len(W)
+    delta = [None] * (d + 1)
+    dW = [None] * d
+    delta[d] = (v[d] - y) * sigma_prime(s[d])
+    for ell in range(d - 1, -1, -1):
+        dW[ell] = v[ell] @ delta[ell + 1].T
+        if ell > 0:
+            delta[ell] = (W[ell] @ delta[ell + 1]) * sigma_prime(v[ell])   # v: should be s
+    return delta, dW
+
+
+def backprop_broken(W, x, y):
+    s, v = forward(W, np.vstack([x, [[1.0]]]))
+    _, dW = backward_broken(W, s, v, y)
+    return dW
+
+
+report = check_backprop(backprop_broken, W, x, y, raise_on_mismatch=False)
+print(report)
+
+# %% [markdown]
+# What the checker says: the **first wrong entry** by its place (`W0[0, 0]`: the weight into
+# neuron 0 of layer 1 from input 0, which is `L1.N0.w0` in the `nn` network), **both numbers**,
+# the **engine's chain rule** for that weight written in the network's own names (each
+# sigmoid's slope as $v(1 - v)$, at the right layer), and a **hint**: the student's numbers are
+# exactly what a backprop gives that takes σ′ at $v_\ell$ instead of $s_\ell$ — it replays each
+# typical mistake and names the one that fits. The output layer's $W_2$ is right (its δ does
+# not use the hidden σ′), which is why only $W_0$ and $W_1$ are listed as wrong. In a test,
+# `check_backprop` raises this message as an `AssertionError` (`raise_on_mismatch=False`
+# returns it, as here).
+
+# %%
+first = report.first
+assert not report.ok and first.name == "W0[0, 0]" and first.nn_label == "L1.N0.w0"
+assert math.isclose(first.engine, dW_numpy[0][0, 0], rel_tol=1e-12)   # the correct recursion
+assert first.yours == backprop_broken(W, x, y)[0][0, 0]
+assert "in the hidden layers σ′ is taken at the values v_ℓ" in report.hint
+assert {w.matrix for w in report.wrong} == {0, 1}   # W_2 is right

@@ -44,7 +44,7 @@ from .notation import formula as format_formula
 from .notation import number as format_number
 from .primitives import FLOAT
 from .symbolic import local_formula
-from .tracing import describe_operation
+from .tracing import describe_operation, forward_lines, markdown_table, text_table
 
 __all__ = ["ForwardContribution", "ForwardStep", "ForwardTrace", "forward_trace", "jvp"]
 
@@ -392,55 +392,23 @@ class ForwardTrace:
         return rows
 
     def forward_lines(self) -> list[str]:
-        """The inputs with their tangents, then each operation as computed (reading order):
+        """The inputs with their numbers, then each operation as computed (reading order):
         every name a step or a formula uses is defined here."""
-        leaves = self.graph.leaves
-        lines = []
-        if leaves:
-            lines.append(", ".join(f"{self.names[n]} = {format_number(n.data)}" for n in leaves))
-        for node in self.graph.reading_order:
-            if node.primitive is not None:
-                lines.append(f"{self.names[node]} = {describe_operation(node, self.names)} = "
-                             f"{format_number(node.data)}")
-        return lines
+        return forward_lines(self.graph, self.names)
 
     def tangent_lines(self) -> list[str]:
         """The pass's result: the output's tangent (``dout/dw0 = 0.003501``)."""
         return [f"{self._derivative()} = {format_number(self.tangent)}"]
 
     def __str__(self) -> str:
-        header = self._header()
-        rows = self._rows()
-        widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
-
-        def line(cells: tuple[str, ...]) -> str:
-            return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths)).rstrip()
-
-        rule = "  ".join("-" * width for width in widths)
-        lines = [self._title()]
-        generated = [self.graph.definition(n) for n in self.graph.reading_order
-                     if self.graph.is_generated(n)]
-        if generated:  # every made-up name defined before the table uses it
-            lines.append("where " + ", ".join(generated))
-        return "\n".join([*lines, line(header), rule, *(line(r) for r in rows),
-                          *self.tangent_lines()])
+        return text_table(self._title(), self.graph, self._header(), self._rows(),
+                          self.tangent_lines())
 
     def to_markdown(self) -> str:
         """For lecture notes: the forward pass, the step table (one row per input of each
         step) and the tangent it ends with, as Markdown."""
-
-        def cell(text: str) -> str:
-            return text.replace("|", "\\|")
-
-        header = self._header()
-        lines = [f"**{self._title()}**", "", "Forward pass:", ""]
-        lines += [f"- `{line}`" for line in self.forward_lines()]
-        lines += ["", "| " + " | ".join(header) + " |",
-                  "|" + "|".join("---" for _ in header) + "|"]
-        lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in self._rows()]
-        lines += ["", "Tangent:", ""]
-        lines += [f"- `{line}`" for line in self.tangent_lines()]
-        return "\n".join(lines)
+        return markdown_table(self._title(), self.forward_lines(), self._header(),
+                              self._rows(), "Tangent:", self.tangent_lines())
 
     def to_latex(self) -> str:
         """The step table as a LaTeX ``tabular`` (``booktabs`` rules), formulas typeset in

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import html
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -179,34 +179,12 @@ class Trace:
                 f"{len(self.steps)} steps, output first (reverse topological order)")
 
     def __str__(self) -> str:
-        header = self._header()
-        rows = self._rows()
-        widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
-
-        def line(cells: tuple[str, ...]) -> str:
-            return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths)).rstrip()
-
-        rule = "  ".join("-" * width for width in widths)
-        lines = [self._title()]
-        generated = [self.graph.definition(n) for n in self.graph.reading_order
-                     if self.graph.is_generated(n)]
-        if generated:  # every made-up name defined before the table uses it
-            lines.append("where " + ", ".join(generated))
-        return "\n".join([*lines, line(header), rule, *(line(r) for r in rows)])
+        return text_table(self._title(), self.graph, self._header(), self._rows())
 
     def forward_lines(self) -> list[str]:
         """The forward pass in names: the inputs, then each operation as computed, reading
         order (``x1 = w0 * s0 = 4``). Every name a step or a formula uses is defined here."""
-        graph = self.graph
-        leaves = [n for n in graph.reading_order if n.primitive is None]
-        lines = []
-        if leaves:
-            lines.append(", ".join(f"{self.names[n]} = {format_number(n.data)}" for n in leaves))
-        for node in graph.reading_order:
-            if node.primitive is not None:
-                lines.append(f"{self.names[node]} = {describe_operation(node, self.names)} = "
-                             f"{format_number(node.data)}")
-        return lines
+        return forward_lines(self.graph, self.names)
 
     def gradient_lines(self) -> list[str]:
         """d output / d input for every input (leaf) of the graph: the pass's result."""
@@ -217,19 +195,8 @@ class Trace:
     def to_markdown(self) -> str:
         """For lecture notes: the forward pass, the step table (one row per input of each
         step) and the gradients it ends with, as Markdown."""
-
-        def cell(text: str) -> str:
-            return text.replace("|", "\\|")
-
-        header = self._header()
-        lines = [f"**{self._title()}**", "", "Forward pass:", ""]
-        lines += [f"- `{line}`" for line in self.forward_lines()]
-        lines += ["", "| " + " | ".join(header) + " |",
-                  "|" + "|".join("---" for _ in header) + "|"]
-        lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in self._rows()]
-        lines += ["", "Gradients:", ""]
-        lines += [f"- `{line}`" for line in self.gradient_lines()]
-        return "\n".join(lines)
+        return markdown_table(self._title(), self.forward_lines(), self._header(),
+                              self._rows(), "Gradients:", self.gradient_lines())
 
     def to_latex(self) -> str:
         """The step table as a LaTeX ``tabular`` (with ``booktabs`` rules), formulas typeset
@@ -274,6 +241,56 @@ class Trace:
 
 
 # ---------------------------------------------------------------- trace()
+
+
+# ---------------------------------------------------------------- tables of a pass
+# (the backward pass's here, the forward mode's in forward.py: one way to write both)
+
+
+def forward_lines(graph: Graph, names: dict[Value, str]) -> list[str]:
+    """The inputs with their numbers, then each operation as computed, in reading order."""
+    leaves = [n for n in graph.reading_order if n.primitive is None]
+    lines = []
+    if leaves:
+        lines.append(", ".join(f"{names[n]} = {format_number(n.data)}" for n in leaves))
+    for node in graph.reading_order:
+        if node.primitive is not None:
+            lines.append(f"{names[node]} = {describe_operation(node, names)} = "
+                         f"{format_number(node.data)}")
+    return lines
+
+
+def text_table(title: str, graph: Graph, header: tuple[str, ...],
+               rows: list[tuple[str, ...]], tail: Sequence[str] = ()) -> str:
+    """A pass as plain text: the title, the made-up names defined, the columns aligned."""
+    widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
+
+    def line(cells: tuple[str, ...]) -> str:
+        return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths)).rstrip()
+
+    rule = "  ".join("-" * width for width in widths)
+    lines = [title]
+    generated = [graph.definition(n) for n in graph.reading_order if graph.is_generated(n)]
+    if generated:  # every made-up name defined before the table uses it
+        lines.append("where " + ", ".join(generated))
+    return "\n".join([*lines, line(header), rule, *(line(r) for r in rows), *tail])
+
+
+def markdown_table(title: str, forward: Sequence[str], header: tuple[str, ...],
+                   rows: list[tuple[str, ...]], result_title: str,
+                   result: Sequence[str]) -> str:
+    """A pass as Markdown: the forward pass, the step table, the result it ends with."""
+
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    lines = [f"**{title}**", "", "Forward pass:", ""]
+    lines += [f"- `{line}`" for line in forward]
+    lines += ["", "| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
+    lines += ["", result_title, ""]
+    lines += [f"- `{line}`" for line in result]
+    return "\n".join(lines)
 
 
 def trace(output: Value | Graph, *, accumulate: bool = True) -> Trace:

@@ -751,13 +751,8 @@ def backward(output: Value, gradient: float = 1.0) -> None:
     """
     if not isinstance(output, Value):
         raise TypeError(f"backward() needs a Value, not {type(output).__name__}")
-    if gradient != 1.0 or type(gradient) is not float:
-        if isinstance(gradient, bool) or not isinstance(gradient, numbers.Real):
-            raise TypeError(f"backward(gradient=...): the seed must be a real number (d L / d "
-                            f"output), not {type(gradient).__name__}")
-        gradient = float(gradient)
-        if not math.isfinite(gradient):
-            raise ValueError(f"backward(gradient=...): the seed must be finite, not {gradient!r}")
+    if gradient != 1.0 or type(gradient) is not float:  # the default costs no check
+        gradient = _as_float(gradient, "backward(gradient=...): the seed")
     saved: list[tuple[Value, float]] = []  # the non-zero grads: usually none, a fresh graph
     order: list[Value] = []
     try:

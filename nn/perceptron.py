@@ -33,6 +33,7 @@ from typing import Any
 from autograd_lite import no_grad
 
 from .module import Neuron, Seed, _check_inputs
+from .train import _positive_int
 
 __all__ = ["Perceptron"]
 
@@ -106,12 +107,6 @@ class Perceptron(Neuron):
     def __repr__(self) -> str:
         bias = "" if self.b is not None else ", bias=False"
         return f"Perceptron({self.nin}{bias})"
-
-
-def _positive_int(x: Any, what: str) -> int:
-    if isinstance(x, bool) or not isinstance(x, numbers.Integral) or x < 1:
-        raise ValueError(f"{what} must be a positive int, got {x!r}")
-    return int(x)
 
 
 def _examples(data: Any, nin: int) -> tuple[list[list[float]], list[int]]:
